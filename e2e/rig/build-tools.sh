@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the rig's pinned Kubernetes binaries, etcd and helm from the Go module proxy into a
+# cache folder outside the checkout, keyed by version, so that every clone on this machine
+# (CI makes a fresh one each run) reuses them. A tool is rebuilt only when its binary is
+# missing. Prints the bin folder on its last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache_root=${ZK_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zk-operator-rig}
+bin="$cache_root/bin-k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
+work="$cache_root/build"
+mkdir -p "$bin" "$work"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+
+k8s_tools=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+missing=()
+for t in "${k8s_tools[@]}"; do [[ -x "$bin/$t" ]] || missing+=("$t"); done
+
+if ((${#missing[@]})); then
+  mod="$work/kubernetes-$KUBERNETES_VERSION"
+  mkdir -p "$mod"
+  if [[ ! -f "$mod/.resolved" ]]; then
+    (cd "$mod" && rm -f go.mod go.sum && go mod init rig/kubernetes >/dev/null 2>&1)
+    # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local
+    # folders that a module download does not have: point each at its published release.
+    gomod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    replaces=$(grep -E '^\s*k8s\.io/[a-z0-9-]+ v0\.0\.0\s*$' "$gomod" | awk '{print $1}' | sort -u)
+    (
+      cd "$mod"
+      go mod edit -require="k8s.io/kubernetes@$KUBERNETES_VERSION"
+      for m in $replaces; do go mod edit -replace="$m=$m@$KUBERNETES_STAGING_VERSION"; done
+      printf 'package main\nimport (\n' >tools.go
+      for t in "${k8s_tools[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$t" >>tools.go; done
+      printf ')\nfunc main() {}\n' >>tools.go
+      go mod tidy
+      touch .resolved
+    )
+  fi
+  minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  pkgs=(); for t in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$t"); done
+  echo "building ${missing[*]} $KUBERNETES_VERSION (first run only; several minutes)" >&2
+  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bin/" "${pkgs[@]}")
+fi
+
+build_one() { # name module package version
+  local name=$1 module=$2 pkg=$3 version=$4
+  [[ -x "$bin/$name" ]] && return 0
+  local mod="$work/$name-$version"
+  mkdir -p "$mod"
+  echo "building $name $version (first run only)" >&2
+  (
+    cd "$mod"
+    [[ -f go.mod ]] || go mod init "rig/$name" >/dev/null 2>&1
+    go mod edit -require="$module@$version"
+    printf 'package main\nimport _ "%s"\nfunc main() {}\n' "$pkg" >tools.go
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$bin/$name" "$pkg"
+  )
+}
+build_one etcd go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+build_one helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+echo "$bin"

@@ -1,0 +1,190 @@
+// The contract between the operator and the sidecar: every port, path, environment variable,
+// ConfigMap key and line format that both sides must agree on lives here, and only here. The
+// operator imports this module; the sidecar never imports the operator.
+
+export const PORTS = {
+  client: 2181,
+  quorum: 2888,
+  election: 3888,
+  /** The sidecar's HTTP server: /livez /readyz /status /metrics. */
+  sidecarHttp: 8081,
+  /** The operator's HTTP server: /healthz /readyz /metrics. */
+  operatorHttp: 8080,
+} as const;
+
+export const HTTP_PATHS = {
+  live: "/livez",
+  ready: "/readyz",
+  status: "/status",
+  metrics: "/metrics",
+} as const;
+
+/** Mount points inside the ZooKeeper pod. */
+export const POD_PATHS = {
+  /** The PVC: myid, snapshots, logs, and the dynamic membership files ZooKeeper writes. */
+  data: "/data",
+  /** An emptyDir the `init` container renders zoo.cfg into; the zookeeper container reads it. */
+  conf: "/conf",
+  /** The NAME-config ConfigMap, mounted read-only. */
+  operatorConfig: "/etc/zookeeper-operator",
+  /** The NAME-admin Secret, mounted read-only into the sidecar only. */
+  admin: "/etc/zookeeper-admin",
+} as const;
+
+/** Keys of the NAME-config ConfigMap (each becomes a file under POD_PATHS.operatorConfig). */
+export const CONFIGMAP_KEYS = {
+  /**
+   * zoo.cfg settings the operator renders from the spec (tickTime, limits, user keys), one
+   * `key=value` per line. Part of the pod template's config hash: a change rolls the pods.
+   */
+  staticConfig: "zoo.cfg.static",
+  /**
+   * The membership the operator wants, as `MembersFile` (see renderMembersFile). Not part of the
+   * config hash: a membership change never restarts a pod.
+   */
+  members: "members",
+} as const;
+
+/** Keys of the NAME-admin Secret. */
+export const ADMIN_SECRET_KEYS = {
+  /** The super user's password, used by the operator to authenticate `reconfig`. */
+  password: "password",
+  /** `super:<base64 sha1>` for -Dzookeeper.DigestAuthenticationProvider.superDigest. */
+  superDigest: "superDigest",
+} as const;
+
+/** Environment variables the operator sets on the init container and the sidecar. */
+export const ENV = {
+  podName: "POD_NAME",
+  namespace: "POD_NAMESPACE",
+  headlessService: "ZK_HEADLESS_SERVICE",
+  clusterDomain: "ZK_CLUSTER_DOMAIN",
+  clientPort: "ZK_CLIENT_PORT",
+  quorumPort: "ZK_QUORUM_PORT",
+  electionPort: "ZK_ELECTION_PORT",
+  dataDir: "ZK_DATA_DIR",
+  confDir: "ZK_CONF_DIR",
+  operatorConfigDir: "ZK_OPERATOR_CONFIG_DIR",
+  /** Address the sidecar's HTTP server listens on (default 0.0.0.0). */
+  httpHost: "ZK_SIDECAR_HTTP_HOST",
+  httpPort: "ZK_SIDECAR_HTTP_PORT",
+  /**
+   * Address this server binds its quorum, election, client and admin ports to (default 0.0.0.0,
+   * right in a pod). The loopback test rig runs several servers on one host and sets each one's
+   * own 127.x address here.
+   */
+  bindAddress: "ZK_BIND_ADDRESS",
+  /** Address of the local ZooKeeper for four-letter words (default 127.0.0.1). */
+  zkHost: "ZK_SERVER_HOST",
+  /** How long a readiness answer is reused, in milliseconds. */
+  readyCacheMs: "ZK_READY_CACHE_MS",
+} as const;
+
+/** The only four-letter words the sidecar uses; zoo.cfg whitelists exactly these. */
+export const FOUR_LETTER_WORDS = ["ruok", "srvr", "mntr", "conf"] as const;
+
+export type MemberRole = "participant" | "observer";
+
+export interface Member {
+  /** ZooKeeper server id, 1-based: pod ordinal + 1. */
+  id: number;
+  role: MemberRole;
+}
+
+/**
+ * The members file the operator writes into the ConfigMap. `version` is the committed ensemble
+ * config version (hex, as ZooKeeper prints it after `version=`) the operator last observed,
+ * or "0" before any reconfiguration; the sidecar prefers ZooKeeper's own dynamic file on the
+ * data volume when that one is at least as new.
+ */
+export interface MembersFile {
+  version: string;
+  members: Member[];
+}
+
+/** Stable DNS name of member `id` (DESIGN.md): NAME-(id-1).NAME-headless.NAMESPACE.svc.DOMAIN */
+export function memberHost(
+  cluster: string,
+  id: number,
+  namespace: string,
+  headlessService: string,
+  clusterDomain: string,
+): string {
+  return `${cluster}-${id - 1}.${headlessService}.${namespace}.svc.${clusterDomain}`;
+}
+
+/** `server.ID=HOST:QUORUM:ELECTION:ROLE;CLIENT_PORT`, the line format of ZooKeeper's dynamic config. */
+export function renderServerLine(
+  id: number,
+  host: string,
+  role: MemberRole,
+  ports: { quorum: number; election: number; client: number } = PORTS,
+): string {
+  return `server.${id}=${host}:${ports.quorum}:${ports.election}:${role};${ports.client}`;
+}
+
+export interface ServerLine {
+  id: number;
+  host: string;
+  quorumPort: number;
+  electionPort: number;
+  role: MemberRole;
+  clientAddress: string | null;
+  clientPort: number | null;
+}
+
+const SERVER_LINE =
+  /^server\.(\d+)=([^:;\s]+):(\d+):(\d+)(?::(participant|observer))?(?:;(?:([^:;\s]+):)?(\d+))?$/;
+
+/** Parses one `server.N=...` line as ZooKeeper writes it; null when it is not one. */
+export function parseServerLine(line: string): ServerLine | null {
+  const m = SERVER_LINE.exec(line.trim());
+  if (!m) return null;
+  const [, id, host, quorum, election, role, clientAddress, clientPort] = m;
+  if (id === undefined || host === undefined || quorum === undefined || election === undefined) return null;
+  return {
+    id: Number(id),
+    host,
+    quorumPort: Number(quorum),
+    electionPort: Number(election),
+    role: role === "observer" ? "observer" : "participant",
+    clientAddress: clientAddress ?? null,
+    clientPort: clientPort === undefined ? null : Number(clientPort),
+  };
+}
+
+/** Renders the members file: `version=HEX` then one `ID=ROLE` line per member, sorted by id. */
+export function renderMembersFile(file: MembersFile): string {
+  const lines = [`version=${file.version}`];
+  for (const m of [...file.members].sort((a, b) => a.id - b.id)) lines.push(`${m.id}=${m.role}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Parses the members file; throws an Error naming the bad line. */
+export function parseMembersFile(text: string): MembersFile {
+  let version: string | null = null;
+  const members: Member[] = [];
+  const seen = new Set<number>();
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const v = /^version=([0-9a-f]+)$/.exec(line);
+    if (v?.[1]) {
+      version = v[1];
+      continue;
+    }
+    const m = /^(\d+)=(participant|observer)$/.exec(line);
+    if (!m?.[1] || !m[2])
+      throw new Error(
+        `members file line ${i + 1}: expected ID=participant|observer, got ${JSON.stringify(raw)}`,
+      );
+    const id = Number(m[1]);
+    if (id < 1 || id > 255) throw new Error(`members file line ${i + 1}: server id ${id} is outside 1..255`);
+    if (seen.has(id)) throw new Error(`members file line ${i + 1}: server id ${id} appears twice`);
+    seen.add(id);
+    members.push({ id, role: m[2] as MemberRole });
+  }
+  if (version === null) throw new Error("members file: the version=HEX line is missing");
+  if (members.length === 0) throw new Error("members file: no members");
+  return { version, members: members.sort((a, b) => a.id - b.id) };
+}

@@ -1,0 +1,41 @@
+// Test tiers from DESIGN.md, one vitest project each. `unit` needs nothing outside our code;
+// `zk` starts real ZooKeeper servers; `kube` starts a real etcd + kube-apiserver +
+// controller-manager + scheduler. Each tier's global setup starts and stops what it needs.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    reporters: ["verbose"],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["operator/**/*.test.ts", "sidecar/**/*.test.ts", "e2e/rig/**/*.test.ts"],
+          exclude: ["**/test/**", "node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "zk",
+          include: ["**/test/zk/**/*.test.ts"],
+          exclude: ["node_modules/**"],
+          globalSetup: ["e2e/rig/setup-zk.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "kube",
+          include: ["**/test/kube/**/*.test.ts"],
+          exclude: ["node_modules/**"],
+          globalSetup: ["e2e/rig/setup-kube.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
