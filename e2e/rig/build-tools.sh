@@ -48,8 +48,8 @@ if ((${#missing[@]})); then
   (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bin/" "${pkgs[@]}")
 fi
 
-build_one() { # name module package version
-  local name=$1 module=$2 pkg=$3 version=$4
+build_one() { # name module package version [extra ldflags]
+  local name=$1 module=$2 pkg=$3 version=$4 extra_ldflags=${5:-}
   [[ -x "$bin/$name" ]] && return 0
   local mod="$work/$name-$version"
   mkdir -p "$mod"
@@ -60,9 +60,11 @@ build_one() { # name module package version
     go mod edit -require="$module@$version"
     printf 'package main\nimport _ "%s"\nfunc main() {}\n' "$pkg" >tools.go
     go mod tidy
-    go build -trimpath -ldflags "-s -w" -o "$bin/$name" "$pkg"
+    go build -trimpath -ldflags "-s -w $extra_ldflags" -o "$bin/$name" "$pkg"
   )
 }
 build_one etcd go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
-build_one helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+# helm reports the version stamped at link time (helm version, .Capabilities.HelmVersion).
+build_one helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 echo "$bin"

@@ -269,7 +269,11 @@ export class RigProcess {
       writeFileSync(this.recordPath, JSON.stringify(record, null, 2));
     }
     const note = (text: string): void => {
-      appendFileSync(this.logPath, `\n[rig] ${text}\n`);
+      try {
+        appendFileSync(this.logPath, `\n[rig] ${text}\n`);
+      } catch {
+        // The block was released (its folder removed) before this exit was reported.
+      }
     };
     this.exited = new Promise((resolve) => {
       this.child.once("error", (err) => {
