@@ -23,7 +23,11 @@ export const HTTP_PATHS = {
 export const POD_PATHS = {
   /** The PVC: myid, snapshots, logs, and the dynamic membership files ZooKeeper writes. */
   data: "/data",
-  /** An emptyDir the `init` container renders zoo.cfg into; the zookeeper container reads it. */
+  /**
+   * zoo.cfg and the dynamic membership files: the `init` container renders them here, the
+   * zookeeper container reads them and ZooKeeper rewrites them after a reconfig. It must be on the
+   * data volume (the `data` PVC mounted with subPath CONF_SUBPATH_ON_DATA_VOLUME), not an emptyDir.
+   */
   conf: "/conf",
   /** The NAME-config ConfigMap, mounted read-only. */
   operatorConfig: "/etc/zookeeper-operator",
@@ -78,6 +82,72 @@ export const ENV = {
   zkHost: "ZK_SERVER_HOST",
   /** How long a readiness answer is reused, in milliseconds. */
   readyCacheMs: "ZK_READY_CACHE_MS",
+  /** How long one four-letter word may take before it counts as failed, in milliseconds. */
+  fourLetterTimeoutMs: "ZK_4LW_TIMEOUT_MS",
+} as const;
+
+/** What the sidecar assumes when a variable of ENV is not set. POD_NAMESPACE has no default. */
+export const ENV_DEFAULTS = {
+  clusterDomain: "cluster.local",
+  dataDir: POD_PATHS.data,
+  confDir: POD_PATHS.conf,
+  operatorConfigDir: POD_PATHS.operatorConfig,
+  httpHost: "0.0.0.0",
+  bindAddress: "0.0.0.0",
+  zkHost: "127.0.0.1",
+  readyCacheMs: 1000,
+  fourLetterTimeoutMs: 1000,
+} as const;
+
+/**
+ * Where ZooKeeper's dynamic membership files live. ZooKeeper writes the file of a new config
+ * version beside the zoo.cfg it was started with (`<zoo.cfg path>.dynamic.<hex version>`, see
+ * QuorumPeer.makeDynamicConfigFilename), not beside `dynamicConfigFile`, and rewrites zoo.cfg to
+ * point at it. For a reconfiguration to survive a pod restart, POD_PATHS.conf must therefore be on
+ * the data volume: the pod mounts the `data` PVC a second time at POD_PATHS.conf with this subPath.
+ */
+export const CONF_SUBPATH_ON_DATA_VOLUME = "conf";
+
+/** File names the sidecar writes or reads. */
+export const FILES = {
+  zooCfg: "zoo.cfg",
+  /** Prefix of dynamic membership files; the suffix is the config version in hex. */
+  dynamicConfigPrefix: "zoo.cfg.dynamic.",
+  myid: "myid",
+} as const;
+
+/**
+ * zoo.cfg keys the sidecar renders itself. The operator's `zoo.cfg.static` must not contain them
+ * (`zk-sidecar init` refuses it); `server.`, `group.` and `weight.` are prefixes.
+ */
+export const SIDECAR_OWNED_ZOO_CFG_KEYS = [
+  "dataDir",
+  "dynamicConfigFile",
+  "standaloneEnabled",
+  "reconfigEnabled",
+  "4lw.commands.whitelist",
+  "clientPort",
+  "clientPortAddress",
+  "admin.serverAddress",
+  "peerType",
+  "server.",
+  "group.",
+  "weight.",
+] as const;
+
+/** Exit codes of `zk-sidecar init` and `zk-sidecar serve`. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** An unexpected failure (a bug, or an I/O error other than the ones below). */
+  failure: 1,
+  /** Unknown subcommand or flag. */
+  usage: 2,
+  /** Bad input: a variable, the pod name, the members file or the static settings. */
+  invalidInput: 3,
+  /** The data volume contradicts the input (e.g. a myid of another server); nothing was changed. */
+  conflict: 4,
+  /** A directory the sidecar must write to is missing or not writable. */
+  notWritable: 5,
 } as const;
 
 /** The only four-letter words the sidecar uses; zoo.cfg whitelists exactly these. */
@@ -113,14 +183,19 @@ export function memberHost(
   return `${cluster}-${id - 1}.${headlessService}.${namespace}.svc.${clusterDomain}`;
 }
 
-/** `server.ID=HOST:QUORUM:ELECTION:ROLE;CLIENT_PORT`, the line format of ZooKeeper's dynamic config. */
+/**
+ * `server.ID=HOST:QUORUM:ELECTION:ROLE;[CLIENT_ADDRESS:]CLIENT_PORT`, the line format of
+ * ZooKeeper's dynamic config. Without a client address the client port binds every interface.
+ */
 export function renderServerLine(
   id: number,
   host: string,
   role: MemberRole,
   ports: { quorum: number; election: number; client: number } = PORTS,
+  clientAddress: string | null = null,
 ): string {
-  return `server.${id}=${host}:${ports.quorum}:${ports.election}:${role};${ports.client}`;
+  const client = clientAddress === null ? `${ports.client}` : `${clientAddress}:${ports.client}`;
+  return `server.${id}=${host}:${ports.quorum}:${ports.election}:${role};${client}`;
 }
 
 export interface ServerLine {

@@ -1,0 +1,245 @@
+import { describe, expect, test } from "vitest";
+import { maxUnavailableLimit, resolveSpec, type ResolvedSpec } from "./resolve.ts";
+import { API_VERSION, KIND, type ZooKeeperCluster, type ZooKeeperClusterSpec } from "./types.ts";
+
+function cluster(spec: ZooKeeperClusterSpec | undefined, name = "zk"): ZooKeeperCluster {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name, namespace: "ns", uid: "u-1" },
+    ...(spec ? { spec } : {}),
+  };
+}
+
+function resolved(spec: ZooKeeperClusterSpec): ResolvedSpec {
+  const r = resolveSpec(cluster(spec));
+  if (!r.ok) throw new Error(`unexpected ${r.reason}: ${r.message}`);
+  return r.spec;
+}
+
+describe("resolveSpec defaults", () => {
+  test("an object without spec resolves to every default", () => {
+    const r = resolveSpec(cluster(undefined));
+    expect(r).toEqual({
+      ok: true,
+      spec: {
+        replicas: 3,
+        image: "docker.io/library/zookeeper:3.9.4",
+        imagePullPolicy: "IfNotPresent",
+        imagePullSecrets: [],
+        resources: {},
+        sidecar: {
+          image: "ghcr.io/zookeeper-ensemble/zk-sidecar:0.1.0",
+          imagePullPolicy: "IfNotPresent",
+          resources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "96Mi" } },
+        },
+        jvm: { heapMiB: 512, options: [] },
+        config: {
+          tickTime: 2000,
+          initLimit: 10,
+          syncLimit: 5,
+          maxClientCnxns: 60,
+          autopurge: { snapRetainCount: 3, purgeInterval: 1 },
+          additional: {},
+        },
+        storage: { size: "10Gi", storageClassName: null, reclaimPolicy: "Retain" },
+        pod: {
+          labels: {},
+          annotations: {},
+          nodeSelector: {},
+          tolerations: [],
+          affinity: null,
+          topologySpreadConstraints: null,
+          priorityClassName: null,
+          antiAffinity: "preferred",
+          terminationGracePeriodSeconds: 60,
+        },
+        disruptionBudget: { maxUnavailable: 1 },
+        service: { type: "ClusterIP", annotations: {} },
+        metrics: {
+          enabled: true,
+          port: 7000,
+          serviceMonitor: { enabled: false, interval: "30s", labels: {} },
+        },
+        paused: false,
+        warnings: [],
+      },
+    });
+  });
+
+  test("the operator's sidecar image is used unless the spec names one", () => {
+    expect(resolveSpec(cluster({}), { sidecarImage: "reg/sidecar:2" })).toMatchObject({
+      ok: true,
+      spec: { sidecar: { image: "reg/sidecar:2" } },
+    });
+    expect(
+      resolveSpec(cluster({ sidecar: { image: "mine:1" } }), { sidecarImage: "reg/sidecar:2" }),
+    ).toMatchObject({
+      ok: true,
+      spec: { sidecar: { image: "mine:1" } },
+    });
+  });
+
+  test("the sidecar inherits the pull policy", () => {
+    expect(resolved({ imagePullPolicy: "Always" }).sidecar.imagePullPolicy).toBe("Always");
+  });
+
+  test.each([
+    ["explicit heap in MiB", { jvm: { heap: "768m" } }, 768],
+    ["explicit heap in GiB", { jvm: { heap: "2g" } }, 2048],
+    ["75 % of the memory limit", { resources: { limits: { memory: "2Gi" } } }, 1536],
+    ["75 % of the memory request without a limit", { resources: { requests: { memory: "1000Mi" } } }, 750],
+    ["decimal units", { resources: { limits: { memory: "1G" } } }, 715],
+    [
+      "explicit heap below the limit",
+      { jvm: { heap: "1g" }, resources: { limits: { memory: "2Gi" } } },
+      1024,
+    ],
+    ["nothing given", {}, 512],
+  ] satisfies [string, ZooKeeperClusterSpec, number][])("heap: %s", (_, spec, heapMiB) => {
+    expect(resolved(spec).jvm.heapMiB).toBe(heapMiB);
+  });
+
+  test("an even ensemble is accepted with a warning", () => {
+    expect(resolved({ replicas: 4 }).warnings).toEqual([
+      "spec.replicas is 4: an even ensemble tolerates no more failures than 3 members",
+    ]);
+    expect(resolved({ replicas: 5 }).warnings).toEqual([]);
+  });
+
+  test("user maps are copied, not shared", () => {
+    const spec: ZooKeeperClusterSpec = { pod: { labels: { team: "a" } } };
+    const r = resolved(spec);
+    r.pod.labels.team = "b";
+    expect(spec.pod?.labels?.team).toBe("a");
+  });
+});
+
+describe("resolveSpec rejects what the schema cannot check (or an object the schema never saw)", () => {
+  test.each([
+    ["a name too long for pod names", {}, "z".repeat(53), "InvalidSpec", "metadata.name"],
+    ["a name with upper case", {}, "ZK", "InvalidSpec", "DNS-1035"],
+    ["zero replicas", { replicas: 0 }, "zk", "InvalidSpec", "spec.replicas must be an integer from 1 to 255"],
+    ["a fractional replica count", { replicas: 2.5 }, "zk", "InvalidSpec", "spec.replicas"],
+    ["an empty image", { image: " " }, "zk", "InvalidSpec", "spec.image"],
+    [
+      "a heap as large as the memory limit",
+      { jvm: { heap: "2g" }, resources: { limits: { memory: "2Gi" } } },
+      "zk",
+      "InvalidSpec",
+      "must be smaller than the container's memory",
+    ],
+    ["a malformed heap", { jvm: { heap: "2GB" } }, "zk", "InvalidSpec", "spec.jvm.heap"],
+    [
+      "a malformed memory limit",
+      { resources: { limits: { memory: "lots" } } },
+      "zk",
+      "InvalidSpec",
+      "spec.resources",
+    ],
+    ["too little memory", { resources: { limits: { memory: "16Mi" } } }, "zk", "InvalidSpec", "too small"],
+    ["-Xmx in jvm options", { jvm: { options: ["-Xmx1g"] } }, "zk", "InvalidSpec", "spec.jvm.heap"],
+    [
+      "the super digest in jvm options",
+      { jvm: { options: ["-Dzookeeper.DigestAuthenticationProvider.superDigest=x"] } },
+      "zk",
+      "InvalidSpec",
+      "super digest",
+    ],
+    [
+      "an owned key",
+      { config: { additional: { dynamicConfigFile: "/x" } } },
+      "zk",
+      "InvalidSpec",
+      "dynamicConfigFile is set by the operator",
+    ],
+    [
+      "an owned prefix",
+      { config: { additional: { "server.1": "x" } } },
+      "zk",
+      "InvalidSpec",
+      "server.1 is set by the operator",
+    ],
+    [
+      "a sidecar-owned key",
+      { config: { additional: { "admin.serverAddress": "0.0.0.0" } } },
+      "zk",
+      "InvalidSpec",
+      "admin.serverAddress",
+    ],
+    [
+      "a metrics provider key",
+      { config: { additional: { "metricsProvider.httpPort": "9" } } },
+      "zk",
+      "InvalidSpec",
+      "metricsProvider.httpPort",
+    ],
+    ["a typed key", { config: { additional: { syncLimit: "2" } } }, "zk", "InvalidSpec", "has its own field"],
+    ["a line break", { config: { additional: { a: "1\nserver.9=x" } } }, "zk", "InvalidSpec", "line break"],
+    ["a bad key", { config: { additional: { "a b": "1" } } }, "zk", "InvalidSpec", "is not a zoo.cfg key"],
+    ["zero syncLimit", { config: { syncLimit: 0 } }, "zk", "InvalidSpec", "at least 1"],
+    [
+      "a storage size that is no quantity",
+      { storage: { size: "big" } },
+      "zk",
+      "InvalidSpec",
+      "spec.storage.size",
+    ],
+    ["a zero storage size", { storage: { size: "0Gi" } }, "zk", "InvalidSpec", "greater than zero"],
+    [
+      "a reserved pod label",
+      { pod: { labels: { "app.kubernetes.io/name": "x" } } },
+      "zk",
+      "InvalidSpec",
+      "spec.pod.labels",
+    ],
+    [
+      "maxUnavailable beyond quorum",
+      { replicas: 5, disruptionBudget: { maxUnavailable: 3 } },
+      "zk",
+      "InvalidSpec",
+      "must be from 1 to 2 for 5 replicas",
+    ],
+    [
+      "maxUnavailable zero",
+      { disruptionBudget: { maxUnavailable: 0 } },
+      "zk",
+      "InvalidSpec",
+      "maxUnavailable",
+    ],
+    [
+      "the metrics port on the sidecar's",
+      { metrics: { port: 8081 } },
+      "zk",
+      "InvalidSpec",
+      "spec.metrics.port 8081",
+    ],
+    [
+      "TLS (not implemented yet)",
+      { tls: { client: { secretName: "tls" } } },
+      "zk",
+      "UnsupportedSpec",
+      "spec.tls is not supported",
+    ],
+  ] satisfies [string, ZooKeeperClusterSpec, string, string, string][])(
+    "%s",
+    (_, spec, name, reason, message) => {
+      const r = resolveSpec(cluster(spec, name));
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.reason).toBe(reason);
+      expect(r.message).toContain(message);
+    },
+  );
+});
+
+test.each([
+  [1, 1],
+  [2, 1],
+  [3, 1],
+  [4, 1],
+  [5, 2],
+  [7, 3],
+])("maxUnavailableLimit(%i) = %i", (replicas, limit) => {
+  expect(maxUnavailableLimit(replicas)).toBe(limit);
+});

@@ -1,0 +1,558 @@
+// The one source of the ZooKeeperCluster API: the OpenAPI v3 schema with descriptions, defaults and
+// CEL rules. The CRD YAML (charts/zookeeper-operator/crds/) and docs/api.md are generated from it
+// (`npm run generate`); types.ts is written to match it and types.test.ts checks that they agree.
+import {
+  DEFAULTS,
+  OWNED_CONFIG_KEYS,
+  OWNED_CONFIG_PREFIXES,
+  RESERVED_POD_LABELS,
+  RESERVED_PORTS,
+  TYPED_CONFIG_KEYS,
+} from "./defaults.ts";
+import { HEAP_PATTERN } from "./quantity.ts";
+
+export interface ValidationRule {
+  rule: string;
+  message: string;
+  reason?: "FieldValueInvalid" | "FieldValueForbidden" | "FieldValueRequired" | "FieldValueDuplicate";
+  fieldPath?: string;
+}
+
+/** The subset of OpenAPI v3 (as Kubernetes structural schemas allow it) that this API uses. */
+export interface JSONSchema {
+  type?: "object" | "array" | "string" | "integer" | "number" | "boolean";
+  description?: string;
+  properties?: Record<string, JSONSchema>;
+  additionalProperties?: JSONSchema;
+  items?: JSONSchema;
+  required?: string[];
+  default?: unknown;
+  enum?: (string | number)[];
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minItems?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  anyOf?: JSONSchema[];
+  "x-kubernetes-int-or-string"?: boolean;
+  "x-kubernetes-preserve-unknown-fields"?: boolean;
+  "x-kubernetes-list-type"?: "atomic" | "set" | "map";
+  "x-kubernetes-list-map-keys"?: string[];
+  "x-kubernetes-map-type"?: "atomic" | "granular";
+  "x-kubernetes-validations"?: ValidationRule[];
+}
+
+// Regular expressions shared by several rules (CEL `matches` uses RE2 syntax, like these).
+const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const DNS_1035_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
+const ZERO_QUANTITY = "^(0+(\\.0*)?|\\.0+)[A-Za-z]*$";
+const CONFIG_KEY = "^[A-Za-z][A-Za-z0-9._-]*$";
+const DURATION = "^[0-9]+(ms|s|m|h)$";
+
+const celList = (xs: readonly (string | number)[]): string =>
+  `[${xs.map((x) => (typeof x === "number" ? String(x) : `'${x}'`)).join(", ")}]`;
+
+// Small constructors keep the schema readable; every one of them requires a description.
+function str(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return { type: "string", description, ...extra };
+}
+function int(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return { type: "integer", description, ...extra };
+}
+function bool(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return { type: "boolean", description, ...extra };
+}
+function obj(
+  description: string,
+  properties: Record<string, JSONSchema>,
+  extra: Partial<JSONSchema> = {},
+): JSONSchema {
+  return { type: "object", description, properties, ...extra };
+}
+function arr(description: string, items: JSONSchema, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return { type: "array", description, items, ...extra };
+}
+function stringMap(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return {
+    type: "object",
+    description,
+    additionalProperties: { type: "string", maxLength: 4096 },
+    maxProperties: 64,
+    ...extra,
+  };
+}
+function secretName(description: string): JSONSchema {
+  return str(description, {
+    maxLength: 253,
+    "x-kubernetes-validations": [
+      {
+        rule: `self.matches(r'${DNS_SUBDOMAIN}')`,
+        message: "must be a valid Secret name (a DNS subdomain: lower case letters, digits, '-' and '.')",
+      },
+    ],
+  });
+}
+function imageRef(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
+  return str(description, {
+    minLength: 1,
+    maxLength: 512,
+    "x-kubernetes-validations": [
+      { rule: "!self.matches(r'\\s')", message: "must be a non-empty image reference without spaces" },
+    ],
+    ...extra,
+  });
+}
+const pullPolicy = (description: string): JSONSchema =>
+  str(description, { enum: ["Always", "IfNotPresent", "Never"] });
+
+function quantityMap(description: string): JSONSchema {
+  return {
+    type: "object",
+    description,
+    maxProperties: 16,
+    additionalProperties: {
+      anyOf: [{ type: "integer" }, { type: "string" }],
+      "x-kubernetes-int-or-string": true,
+      pattern:
+        "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+    },
+  };
+}
+
+function resources(what: string): JSONSchema {
+  return obj(`Compute resources of ${what} (core/v1 ResourceRequirements).`, {
+    limits: quantityMap("Maximum amount of each resource, e.g. `cpu: 1`, `memory: 2Gi`."),
+    requests: quantityMap("Amount of each resource the scheduler reserves, e.g. `cpu: 500m`, `memory: 1Gi`."),
+  });
+}
+
+const tolerations = arr(
+  "Tolerations of the ZooKeeper pods (core/v1 Toleration).",
+  obj(
+    "A toleration of a node taint.",
+    {
+      key: str("Taint key the toleration applies to; empty with operator Exists matches all keys."),
+      operator: str("Exists or Equal (default Equal).", { enum: ["Exists", "Equal"] }),
+      value: str("Taint value the toleration matches (with operator Equal)."),
+      effect: str("Taint effect to match; empty matches all effects.", {
+        enum: ["NoSchedule", "PreferNoSchedule", "NoExecute"],
+      }),
+      tolerationSeconds: int(
+        "How long a NoExecute taint is tolerated before eviction; unset means forever.",
+        {
+          format: "int64",
+        },
+      ),
+    },
+    {
+      "x-kubernetes-validations": [
+        {
+          rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+          message: "tolerationSeconds is only allowed with effect NoExecute",
+        },
+      ],
+    },
+  ),
+  { maxItems: 32 },
+);
+
+const ownedKeysRule = `self.all(k, !(k in ${celList(OWNED_CONFIG_KEYS)}) && !${celList(OWNED_CONFIG_PREFIXES)}.exists(p, k.startsWith(p)))`;
+
+export const specSchema: JSONSchema = obj(
+  "Desired state of a ZooKeeper ensemble.",
+  {
+    replicas: int(
+      "Number of ZooKeeper servers (voting members). Use an odd number: an even ensemble tolerates no more failures than the odd one below it. The operator changes membership one server at a time.",
+      { default: DEFAULTS.replicas, minimum: 1, maximum: 255 },
+    ),
+    image: imageRef("ZooKeeper image: the official `zookeeper` image (3.9) or a compatible one.", {
+      default: DEFAULTS.image,
+    }),
+    imagePullPolicy: {
+      ...pullPolicy("Pull policy of the ZooKeeper image."),
+      default: DEFAULTS.imagePullPolicy,
+    },
+    imagePullSecrets: arr(
+      "Secrets with credentials for pulling the images.",
+      obj(
+        "A reference to a Secret in the cluster's namespace.",
+        { name: secretName("Name of the Secret.") },
+        { required: ["name"] },
+      ),
+      { maxItems: 16 },
+    ),
+    resources: resources("the `zookeeper` container; the JVM heap defaults to 75 % of its memory"),
+    sidecar: obj("The operator's sidecar: init container `config` and native sidecar `sidecar`.", {
+      image: imageRef("Sidecar image; defaults to the image the operator was released with."),
+      imagePullPolicy: pullPolicy("Pull policy of the sidecar image; defaults to imagePullPolicy."),
+      resources: resources("the sidecar containers (default: requests 10m CPU and 48Mi memory, limit 96Mi)"),
+    }),
+    jvm: obj("JVM settings of the ZooKeeper server.", {
+      heap: str(
+        "Maximum heap, a whole number of MiB or GiB such as `512m` or `2g`. Default: 75 % of the container's memory limit (else request), else 512m. Must be smaller than the memory limit.",
+        {
+          maxLength: 8,
+          "x-kubernetes-validations": [
+            { rule: `self.matches(r'${HEAP_PATTERN}')`, message: "must be a heap size like 512m or 2g" },
+          ],
+        },
+      ),
+      options: arr(
+        "Extra JVM options appended to SERVER_JVMFLAGS (not -Xmx/-Xms: use heap; not the super digest: the operator owns it).",
+        str("One JVM option, e.g. `-XX:+UseG1GC`.", { maxLength: 1024 }),
+        {
+          maxItems: 32,
+          "x-kubernetes-validations": [
+            {
+              rule: "self.all(o, !o.startsWith('-Xmx') && !o.startsWith('-Xms'))",
+              message: "set the heap with jvm.heap, not -Xmx/-Xms",
+            },
+            {
+              rule: "self.all(o, !o.contains('superDigest'))",
+              message: "the super digest is owned by the operator",
+            },
+          ],
+        },
+      ),
+    }),
+    config: obj(
+      "zoo.cfg settings. Keys the operator owns (paths, ports, membership, reconfiguration, 4lw whitelist, metrics provider, TLS) cannot be set.",
+      {
+        tickTime: int("Basic time unit in milliseconds (heartbeats; session timeouts are 2–20 ticks).", {
+          default: DEFAULTS.config.tickTime,
+          minimum: 100,
+          maximum: 60000,
+        }),
+        initLimit: int("Ticks a follower may take to connect to and sync with the leader.", {
+          default: DEFAULTS.config.initLimit,
+          minimum: 1,
+          maximum: 1000,
+        }),
+        syncLimit: int(
+          "Ticks a follower may lag behind the leader before it is dropped; also bounds failover from a frozen leader (syncLimit × tickTime).",
+          { default: DEFAULTS.config.syncLimit, minimum: 1, maximum: 1000 },
+        ),
+        maxClientCnxns: int(
+          "Concurrent connections one client IP may open to one server; 0 means unlimited.",
+          {
+            default: DEFAULTS.config.maxClientCnxns,
+            minimum: 0,
+            maximum: 100000,
+          },
+        ),
+        autopurge: obj(
+          "Automatic purging of old snapshots and transaction logs.",
+          {
+            snapRetainCount: int("Number of recent snapshots (and their logs) to keep.", {
+              default: DEFAULTS.config.autopurge.snapRetainCount,
+              minimum: 3,
+              maximum: 1000,
+            }),
+            purgeInterval: int("Hours between purges; 0 disables purging.", {
+              default: DEFAULTS.config.autopurge.purgeInterval,
+              minimum: 0,
+              maximum: 8760,
+            }),
+          },
+          { default: {} },
+        ),
+        additional: {
+          type: "object",
+          description:
+            "Further zoo.cfg keys and values, rendered after the typed keys. Keys the operator owns and keys with a typed field are rejected; values are single lines.",
+          maxProperties: 64,
+          additionalProperties: { type: "string", maxLength: 1024 },
+          "x-kubernetes-validations": [
+            {
+              rule: `self.all(k, k.size() <= 128 && k.matches(r'${CONFIG_KEY}'))`,
+              message: "keys must be zoo.cfg keys: a letter, then letters, digits, '.', '_' or '-'",
+            },
+            {
+              rule: ownedKeysRule,
+              message: `may not set keys the operator owns: ${OWNED_CONFIG_KEYS.join(", ")}, and ${OWNED_CONFIG_PREFIXES.map((p) => `${p}*`).join(", ")}`,
+            },
+            {
+              rule: `self.all(k, !(k in ${celList(TYPED_CONFIG_KEYS)}))`,
+              message: `${TYPED_CONFIG_KEYS.join(", ")} have their own fields under spec.config; set them there`,
+            },
+            {
+              rule: "self.all(k, !self[k].contains('\\n') && !self[k].contains('\\r'))",
+              message: "values may not contain line breaks",
+            },
+          ],
+        },
+      },
+      { default: {} },
+    ),
+    storage: obj(
+      "The data volume of each server (a PersistentVolumeClaim per pod). Immutable once created.",
+      {
+        size: str("Size of each server's volume, a Kubernetes quantity such as `10Gi`.", {
+          default: DEFAULTS.storage.size,
+          maxLength: 32,
+          "x-kubernetes-validations": [
+            {
+              rule: `self.matches(r'${QUANTITY}') && !self.matches(r'${ZERO_QUANTITY}')`,
+              message: "must be a positive quantity such as 10Gi",
+            },
+          ],
+        }),
+        storageClassName: str("StorageClass of the volumes; the cluster's default class when unset.", {
+          maxLength: 253,
+          "x-kubernetes-validations": [
+            { rule: `self.matches(r'${DNS_SUBDOMAIN}')`, message: "must be a valid StorageClass name" },
+          ],
+        }),
+        reclaimPolicy: str(
+          "What happens to a volume when the cluster is deleted or scaled down: Retain keeps it, Delete deletes it (StatefulSet PVC retention policy).",
+          { default: DEFAULTS.storage.reclaimPolicy, enum: ["Retain", "Delete"] },
+        ),
+      },
+      {
+        default: {},
+        "x-kubernetes-validations": [
+          {
+            rule: "self == oldSelf",
+            message:
+              "storage is immutable: volumes are created once per server; create a new cluster to change them",
+          },
+        ],
+      },
+    ),
+    pod: obj(
+      "Scheduling and metadata of the ZooKeeper pods.",
+      {
+        labels: stringMap(
+          "Extra labels of the pods (the app.kubernetes.io/* labels the operator sets are reserved).",
+          {
+            "x-kubernetes-validations": [
+              {
+                rule: `self.all(k, !(k in ${celList(RESERVED_POD_LABELS)}))`,
+                message: `may not set the labels the operator selects pods by: ${RESERVED_POD_LABELS.join(", ")}`,
+              },
+            ],
+          },
+        ),
+        annotations: stringMap("Extra annotations of the pods.", {
+          "x-kubernetes-validations": [
+            {
+              rule: "self.all(k, !k.startsWith('zookeeper.ensemble.dev/'))",
+              message: "may not set annotations under zookeeper.ensemble.dev/: the operator owns them",
+            },
+          ],
+        }),
+        nodeSelector: stringMap("Node labels a node must have to run a ZooKeeper pod."),
+        tolerations,
+        affinity: {
+          type: "object",
+          description:
+            "Kubernetes affinity (core/v1 Affinity) of the pods. The operator adds its own pod anti-affinity term per antiAffinity.",
+          "x-kubernetes-preserve-unknown-fields": true,
+        },
+        topologySpreadConstraints: arr(
+          "Topology spread constraints (core/v1 TopologySpreadConstraint). Unset: spread over zones, softly (ScheduleAnyway). An empty list disables spreading. A constraint without labelSelector selects this cluster's pods.",
+          {
+            type: "object",
+            description: "A topology spread constraint.",
+            required: ["maxSkew", "topologyKey", "whenUnsatisfiable"],
+            "x-kubernetes-preserve-unknown-fields": true,
+            properties: {
+              maxSkew: int("Largest allowed difference of pod counts between topology domains.", {
+                minimum: 1,
+              }),
+              topologyKey: str(
+                "Node label that defines the topology domains, e.g. topology.kubernetes.io/zone.",
+              ),
+              whenUnsatisfiable: str("DoNotSchedule or ScheduleAnyway.", {
+                enum: ["DoNotSchedule", "ScheduleAnyway"],
+              }),
+            },
+          },
+          { maxItems: 8 },
+        ),
+        priorityClassName: str("PriorityClass of the pods.", {
+          maxLength: 253,
+          "x-kubernetes-validations": [
+            { rule: `self.matches(r'${DNS_SUBDOMAIN}')`, message: "must be a valid PriorityClass name" },
+          ],
+        }),
+        antiAffinity: str(
+          "Keep servers on different nodes: `preferred` (soft, default), `required` (hard: a pod stays Pending rather than share a node) or `none`.",
+          { default: DEFAULTS.pod.antiAffinity, enum: ["preferred", "required", "none"] },
+        ),
+        terminationGracePeriodSeconds: int("Seconds a server gets to shut down before it is killed.", {
+          default: DEFAULTS.pod.terminationGracePeriodSeconds,
+          minimum: 0,
+          maximum: 3600,
+          format: "int64",
+        }),
+      },
+      { default: {} },
+    ),
+    disruptionBudget: obj(
+      "The PodDisruptionBudget that limits voluntary disruptions such as node drains.",
+      {
+        maxUnavailable: int(
+          "Servers that may be down at once for voluntary disruptions: from 1 to (replicas−1)/2 rounded down (at least 1), so that a drain never breaks quorum.",
+          { default: DEFAULTS.disruptionBudget.maxUnavailable, minimum: 1 },
+        ),
+      },
+      { default: {} },
+    ),
+    service: obj(
+      "The client Service (NAME-client) that applications connect to.",
+      {
+        type: str("Service type.", {
+          default: DEFAULTS.service.type,
+          enum: ["ClusterIP", "NodePort", "LoadBalancer"],
+        }),
+        annotations: stringMap("Annotations of the client Service, e.g. for a cloud load balancer."),
+      },
+      { default: {} },
+    ),
+    metrics: obj(
+      "ZooKeeper's Prometheus metrics.",
+      {
+        enabled: bool("Serve ZooKeeper's native Prometheus metrics from every server.", {
+          default: DEFAULTS.metrics.enabled,
+        }),
+        port: int("Port of the metrics endpoint (not one of 2181, 2888, 3888, 8080, 8081).", {
+          default: DEFAULTS.metrics.port,
+          minimum: 1024,
+          maximum: 65535,
+          "x-kubernetes-validations": [
+            {
+              rule: `!(self in ${celList(RESERVED_PORTS)})`,
+              message: `must not be a port ZooKeeper or the sidecar already uses (${RESERVED_PORTS.join(", ")})`,
+            },
+          ],
+        }),
+        serviceMonitor: obj(
+          "A Prometheus Operator ServiceMonitor for the metrics.",
+          {
+            enabled: bool("Create a ServiceMonitor (needs the Prometheus Operator's CRDs).", {
+              default: DEFAULTS.metrics.serviceMonitor.enabled,
+            }),
+            interval: str("Scrape interval, e.g. 30s.", {
+              default: DEFAULTS.metrics.serviceMonitor.interval,
+              maxLength: 16,
+              "x-kubernetes-validations": [
+                { rule: `self.matches(r'${DURATION}')`, message: "must be a duration such as 30s or 1m" },
+              ],
+            }),
+            labels: stringMap("Labels of the ServiceMonitor, so that a Prometheus selects it."),
+          },
+          { default: {} },
+        ),
+      },
+      { default: {} },
+    ),
+    tls: obj(
+      "TLS for client and quorum connections, from Secrets in cert-manager's layout (tls.crt, tls.key, ca.crt). Not implemented by this operator version yet: a cluster that sets it is refused with reason UnsupportedSpec rather than run without TLS.",
+      {
+        client: obj(
+          "TLS of client connections.",
+          { secretName: secretName("Secret with the server certificate for clients.") },
+          { required: ["secretName"] },
+        ),
+        quorum: obj(
+          "TLS between the servers (quorum and election).",
+          { secretName: secretName("Secret with the certificate servers present to each other.") },
+          { required: ["secretName"] },
+        ),
+      },
+    ),
+    paused: bool(
+      "When true the operator reports status but changes nothing (no applies, no reconfiguration).",
+      {
+        default: DEFAULTS.paused,
+      },
+    ),
+  },
+  {
+    "x-kubernetes-validations": [
+      {
+        rule: `!has(self.disruptionBudget) || !has(self.disruptionBudget.maxUnavailable) || self.disruptionBudget.maxUnavailable <= ((has(self.replicas) ? self.replicas : ${DEFAULTS.replicas}) <= 2 ? 1 : ((has(self.replicas) ? self.replicas : ${DEFAULTS.replicas}) - 1) / 2)`,
+        message:
+          "disruptionBudget.maxUnavailable must not exceed (replicas-1)/2 rounded down (at least 1), so that a voluntary disruption never breaks quorum",
+        fieldPath: ".disruptionBudget.maxUnavailable",
+      },
+    ],
+  },
+);
+
+const condition = obj(
+  "A condition of the cluster.",
+  {
+    type: str("Available, Progressing or Degraded."),
+    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
+    reason: str("Machine-readable reason in CamelCase."),
+    message: str("Human-readable explanation."),
+    lastTransitionTime: str("When status last changed.", { format: "date-time" }),
+    observedGeneration: int("The generation of the spec the condition was computed from.", {
+      format: "int64",
+    }),
+  },
+  { required: ["type", "status", "lastTransitionTime"] },
+);
+
+export const statusSchema: JSONSchema = obj("Observed state of the ensemble, written by the operator.", {
+  observedGeneration: int("The generation of the spec this status describes.", { format: "int64" }),
+  replicas: int("Pods the StatefulSet runs."),
+  readyReplicas: int("Pods that are ready (serving in a quorum)."),
+  members: arr(
+    "The ensemble's members as the operator last observed them.",
+    obj(
+      "One member.",
+      {
+        id: int("ZooKeeper server id (pod ordinal + 1)."),
+        pod: str("Pod name."),
+        role: str("leader, follower, observer, or down.", {
+          enum: ["leader", "follower", "observer", "down"],
+        }),
+        ready: bool("Whether the pod is ready."),
+      },
+      { required: ["id"] },
+    ),
+    { "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"] },
+  ),
+  leader: str("Pod name of the current leader."),
+  ensembleConfigVersion: str(
+    "Version of the committed ensemble configuration (hex, as ZooKeeper prints it).",
+  ),
+  version: str("Tag of the running ZooKeeper image."),
+  connectionString: str("The address clients connect to (the client Service and port)."),
+  conditions: arr("Available, Progressing and Degraded.", condition, {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["type"],
+  }),
+});
+
+/** The whole object's schema (openAPIV3Schema of the CRD version). */
+export const clusterSchema: JSONSchema = obj(
+  "A ZooKeeper ensemble run by the zk-operator: a StatefulSet with stable member names, Services, a PodDisruptionBudget and a ConfigMap, with membership changed one server at a time through dynamic reconfiguration.",
+  {
+    apiVersion: str("API version of this object: zookeeper.ensemble.dev/v1alpha1."),
+    kind: str("ZooKeeperCluster."),
+    // Kubernetes allows no description here: metadata is the standard ObjectMeta.
+    metadata: { type: "object" },
+    spec: { ...specSchema, default: {} },
+    status: statusSchema,
+  },
+  {
+    "x-kubernetes-validations": [
+      {
+        rule: `self.metadata.name.size() <= 52 && self.metadata.name.matches(r'${DNS_1035_LABEL}')`,
+        message:
+          "metadata.name must be a DNS-1035 label of at most 52 characters (lower case letters, digits and '-', starting with a letter), so that pod and Service names stay valid",
+      },
+    ],
+  },
+);
+
+export const DNS_PATTERNS = { DNS_SUBDOMAIN, DNS_1035_LABEL, QUANTITY } as const;

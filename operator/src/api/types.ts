@@ -1,0 +1,152 @@
+// The ZooKeeperCluster API as TypeScript types. The schema in schema.ts is the source of truth for
+// the CRD and the docs; these types are written to match it, and types.test.ts walks a fully
+// populated example against the schema so that the two cannot drift apart silently.
+import type {
+  V1Affinity,
+  V1LocalObjectReference,
+  V1ObjectMeta,
+  V1ResourceRequirements,
+  V1Toleration,
+  V1TopologySpreadConstraint,
+} from "@kubernetes/client-node";
+
+export const GROUP = "zookeeper.ensemble.dev";
+export const VERSION = "v1alpha1";
+export const KIND = "ZooKeeperCluster";
+export const PLURAL = "zookeeperclusters";
+export const SINGULAR = "zookeepercluster";
+export const SHORT_NAMES = ["zk", "zkc"] as const;
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export type ImagePullPolicy = "Always" | "IfNotPresent" | "Never";
+export type AntiAffinity = "preferred" | "required" | "none";
+export type ReclaimPolicy = "Retain" | "Delete";
+export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
+
+/** A reference to a Secret in the cluster's namespace, laid out as cert-manager writes it (tls.crt, tls.key, ca.crt). */
+export interface TlsSecretRef {
+  secretName: string;
+}
+
+export interface ZooKeeperClusterSpec {
+  /** Number of ensemble members (voting participants). */
+  replicas?: number;
+  /** ZooKeeper image (the official `zookeeper` image or a compatible one). */
+  image?: string;
+  imagePullPolicy?: ImagePullPolicy;
+  imagePullSecrets?: V1LocalObjectReference[];
+  /** Resources of the `zookeeper` container. */
+  resources?: V1ResourceRequirements;
+  /** The operator's sidecar (init container `config` and native sidecar `sidecar`). */
+  sidecar?: {
+    image?: string;
+    imagePullPolicy?: ImagePullPolicy;
+    resources?: V1ResourceRequirements;
+  };
+  jvm?: {
+    /** Maximum heap, e.g. `512m` or `2g`. */
+    heap?: string;
+    /** Extra JVM options appended to SERVER_JVMFLAGS. */
+    options?: string[];
+  };
+  config?: {
+    tickTime?: number;
+    initLimit?: number;
+    syncLimit?: number;
+    maxClientCnxns?: number;
+    autopurge?: {
+      snapRetainCount?: number;
+      purgeInterval?: number;
+    };
+    /** Further zoo.cfg keys; keys the operator owns are rejected. */
+    additional?: Record<string, string>;
+  };
+  storage?: {
+    size?: string;
+    storageClassName?: string;
+    reclaimPolicy?: ReclaimPolicy;
+  };
+  pod?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    nodeSelector?: Record<string, string>;
+    tolerations?: V1Toleration[];
+    affinity?: V1Affinity;
+    topologySpreadConstraints?: V1TopologySpreadConstraint[];
+    priorityClassName?: string;
+    antiAffinity?: AntiAffinity;
+    terminationGracePeriodSeconds?: number;
+  };
+  disruptionBudget?: {
+    maxUnavailable?: number;
+  };
+  service?: {
+    type?: ServiceType;
+    annotations?: Record<string, string>;
+  };
+  metrics?: {
+    enabled?: boolean;
+    port?: number;
+    serviceMonitor?: {
+      enabled?: boolean;
+      interval?: string;
+      labels?: Record<string, string>;
+    };
+  };
+  tls?: {
+    client?: TlsSecretRef;
+    quorum?: TlsSecretRef;
+  };
+  /** When true the operator observes and reports status but changes nothing. */
+  paused?: boolean;
+}
+
+export type MemberStatusRole = "leader" | "follower" | "observer" | "down";
+
+export interface MemberStatus {
+  /** ZooKeeper server id (pod ordinal + 1). */
+  id: number;
+  /** Pod name. */
+  pod: string;
+  role: MemberStatusRole;
+  ready: boolean;
+}
+
+export const CONDITION_TYPES = ["Available", "Progressing", "Degraded"] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+export interface ClusterCondition {
+  type: ConditionType;
+  status: ConditionStatus;
+  /** CamelCase machine-readable reason. */
+  reason: string;
+  message: string;
+  /** RFC 3339 time of the last change of `status`. */
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ZooKeeperClusterStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  readyReplicas?: number;
+  members?: MemberStatus[];
+  /** Pod name of the current leader, when known. */
+  leader?: string;
+  /** The committed ensemble config version (hex, as ZooKeeper prints it). */
+  ensembleConfigVersion?: string;
+  /** Tag of the running ZooKeeper image. */
+  version?: string;
+  /** host:port list clients use, through the client Service. */
+  connectionString?: string;
+  conditions?: ClusterCondition[];
+}
+
+export interface ZooKeeperCluster {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta;
+  spec?: ZooKeeperClusterSpec;
+  status?: ZooKeeperClusterStatus;
+}

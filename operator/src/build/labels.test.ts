@@ -1,0 +1,40 @@
+import { expect, test } from "vitest";
+import { childMetadata, childNames, ownerReference, selectorLabels } from "./labels.ts";
+import { LABELS_OF_ZK, OWNER, testCluster } from "./test-fixtures.ts";
+
+test("child names (DESIGN.md)", () => {
+  expect(childNames("web")).toEqual({
+    statefulSet: "web",
+    headless: "web-headless",
+    client: "web-client",
+    pdb: "web",
+    configMap: "web-config",
+    adminSecret: "web-admin",
+  });
+});
+
+test("selector labels are name, instance and component; children add managed-by", () => {
+  expect(selectorLabels("zk")).toEqual({
+    "app.kubernetes.io/name": "zookeeper",
+    "app.kubernetes.io/instance": "zk",
+    "app.kubernetes.io/component": "server",
+  });
+  expect(childMetadata(testCluster(), "zk-x").labels).toEqual(LABELS_OF_ZK);
+});
+
+test("the owner reference makes the cluster the controller and blocks its deletion until GC", () => {
+  expect(ownerReference(testCluster())).toEqual(OWNER);
+  expect(childMetadata(testCluster(), "x")).toEqual({
+    name: "x",
+    namespace: "prod",
+    labels: LABELS_OF_ZK,
+    ownerReferences: [OWNER],
+  });
+});
+
+test("our labels win over labels passed in", () => {
+  const meta = childMetadata(testCluster(), "x", {
+    labels: { "app.kubernetes.io/instance": "other", extra: "1" },
+  });
+  expect(meta.labels).toEqual({ ...LABELS_OF_ZK, extra: "1" });
+});

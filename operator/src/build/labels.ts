@@ -1,0 +1,76 @@
+// Names, labels and owner references of the children of a ZooKeeperCluster (DESIGN.md "Names").
+import type { V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
+import { API_VERSION, GROUP, KIND, type ZooKeeperCluster } from "../api/types.ts";
+
+/** Labels every child carries, besides app.kubernetes.io/instance. */
+export const LABELS = {
+  name: "app.kubernetes.io/name",
+  instance: "app.kubernetes.io/instance",
+  component: "app.kubernetes.io/component",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export const LABEL_VALUES = { name: "zookeeper", component: "server", managedBy: "zk-operator" } as const;
+
+/** Pod template annotation holding the hash of the static configuration: a change rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
+
+export interface ChildNames {
+  statefulSet: string;
+  headless: string;
+  client: string;
+  pdb: string;
+  configMap: string;
+  adminSecret: string;
+}
+
+export function childNames(clusterName: string): ChildNames {
+  return {
+    statefulSet: clusterName,
+    headless: `${clusterName}-headless`,
+    client: `${clusterName}-client`,
+    pdb: clusterName,
+    configMap: `${clusterName}-config`,
+    adminSecret: `${clusterName}-admin`,
+  };
+}
+
+/** The labels that select the pods of one cluster (immutable in a StatefulSet: never change them). */
+export function selectorLabels(clusterName: string): Record<string, string> {
+  return {
+    [LABELS.name]: LABEL_VALUES.name,
+    [LABELS.instance]: clusterName,
+    [LABELS.component]: LABEL_VALUES.component,
+  };
+}
+
+/** The labels on every child object, including the pods. */
+export function childLabels(clusterName: string): Record<string, string> {
+  return { ...selectorLabels(clusterName), [LABELS.managedBy]: LABEL_VALUES.managedBy };
+}
+
+export function ownerReference(cluster: ZooKeeperCluster): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: cluster.metadata.name ?? "",
+    uid: cluster.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** metadata of a child: name, the cluster's namespace, our labels, and the controller owner reference. */
+export function childMetadata(
+  cluster: ZooKeeperCluster,
+  name: string,
+  extra: Partial<V1ObjectMeta> = {},
+): V1ObjectMeta {
+  return {
+    name,
+    namespace: cluster.metadata.namespace ?? "",
+    ...extra,
+    labels: { ...(extra.labels ?? {}), ...childLabels(cluster.metadata.name ?? "") },
+    ownerReferences: [ownerReference(cluster)],
+  };
+}
