@@ -84,6 +84,11 @@ export const ENV = {
   readyCacheMs: "ZK_READY_CACHE_MS",
   /** How long one four-letter word may take before it counts as failed, in milliseconds. */
   fourLetterTimeoutMs: "ZK_4LW_TIMEOUT_MS",
+  /**
+   * How long `init` waits for this pod's own stable DNS name to resolve before ZooKeeper starts,
+   * in milliseconds (only with the wildcard bind address, i.e. in a pod; 0 skips the wait).
+   */
+  dnsWaitMs: "ZK_DNS_WAIT_MS",
 } as const;
 
 /** What the sidecar assumes when a variable of ENV is not set. POD_NAMESPACE has no default. */
@@ -97,6 +102,7 @@ export const ENV_DEFAULTS = {
   zkHost: "127.0.0.1",
   readyCacheMs: 1000,
   fourLetterTimeoutMs: 1000,
+  dnsWaitMs: 60_000,
 } as const;
 
 /**
@@ -129,6 +135,7 @@ export const SIDECAR_OWNED_ZOO_CFG_KEYS = [
   "clientPort",
   "clientPortAddress",
   "admin.serverAddress",
+  "quorumListenOnAllIPs",
   "peerType",
   "server.",
   "group.",
@@ -148,6 +155,8 @@ export const EXIT_CODES = {
   conflict: 4,
   /** A directory the sidecar must write to is missing or not writable. */
   notWritable: 5,
+  /** This pod's own stable DNS name did not resolve within ZK_DNS_WAIT_MS; the kubelet retries. */
+  dnsNotReady: 6,
 } as const;
 
 /** The only four-letter words the sidecar uses; zoo.cfg whitelists exactly these. */
@@ -226,6 +235,36 @@ export function parseServerLine(line: string): ServerLine | null {
     clientAddress: clientAddress ?? null,
     clientPort: clientPort === undefined ? null : Number(clientPort),
   };
+}
+
+/** What a server is doing, as `/status` and `/readyz` report it. */
+export type SidecarMode = "leader" | "follower" | "observer" | "standalone" | "not-serving" | "unreachable";
+
+/** The JSON body of the sidecar's `/status` (docs/sidecar.md). */
+export interface SidecarStatus {
+  /** This server's id, from the pod name. */
+  myid: number;
+  /** leader/follower/observer from `srvr`; not-serving: answers but serves no quorum; unreachable: no answer. */
+  mode: SidecarMode;
+  /** Serves in a quorum (mode is leader, follower, observer or standalone). */
+  serving: boolean;
+  /** What /readyz answers: serving as leader, follower or observer. */
+  ready: boolean;
+  reason: string;
+  /** Last zxid from `srvr` (0x...), null when not serving. */
+  lastZxid: string | null;
+  /** The committed ensemble config as this server sees it (`conf`); null when not serving. */
+  config: { version: string | null; members: ServerLine[] } | null;
+  /** The last failed four-letter word, if any since the sidecar started. */
+  lastError: {
+    word: string;
+    reason: "timeout" | "connection" | "not_serving" | "not_whitelisted" | "empty" | "malformed";
+    message: string;
+    /** ISO 8601 time. */
+    at: string;
+  } | null;
+  /** ISO 8601 time of this answer. */
+  checkedAt: string;
 }
 
 /** Renders the members file: `version=HEX` then one `ID=ROLE` line per member, sorted by id. */

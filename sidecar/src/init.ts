@@ -1,0 +1,173 @@
+// `zk-sidecar init`: the thin I/O edge around planInit. Every check that can fail runs before the
+// first write, so a failed init leaves the volume as it found it.
+import { lookup } from "node:dns/promises";
+import { constants } from "node:fs";
+import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CONFIGMAP_KEYS, EXIT_CODES, FILES } from "./contract.ts";
+import {
+  type DynamicFile,
+  type InitPlan,
+  isWildcard,
+  ownHost,
+  parseDynamicFileName,
+  parseMembers,
+  parseStaticConfig,
+  planInit,
+  type VolumeState,
+} from "./render.ts";
+import { invalidInput, type Settings, SidecarError } from "./settings.ts";
+
+function errCode(err: unknown): string {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
+}
+
+async function readInput(dir: string, key: string): Promise<string> {
+  const path = join(dir, key);
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw invalidInput(`cannot read ${path} (ConfigMap key ${key}): ${errCode(err)}`);
+  }
+}
+
+async function assertWritableDir(dir: string, what: string): Promise<void> {
+  try {
+    const s = await stat(dir);
+    if (!s.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new SidecarError(
+      `${what} ${dir} is not a writable directory: ${errCode(err)}`,
+      EXIT_CODES.notWritable,
+    );
+  }
+}
+
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if (errCode(err) === "ENOENT") return null;
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function readVolumeState(settings: Settings): Promise<VolumeState> {
+  const dynamicFiles: DynamicFile[] = [];
+  for (const name of await readdir(settings.confDir)) {
+    const version = parseDynamicFileName(name);
+    if (version === null) continue;
+    dynamicFiles.push({ name, version, text: await readFile(join(settings.confDir, name), "utf8") });
+  }
+  return {
+    myid: await readOptional(join(settings.dataDir, FILES.myid)),
+    dynamicFiles,
+    hasDatabase: await exists(join(settings.dataDir, "version-2")),
+  };
+}
+
+/** Write-then-rename, so a crash never leaves half a file for ZooKeeper to read. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
+/**
+ * Moves ZooKeeper's database and dynamic files into a `stale-<time>` folder beside them. Renames
+ * stay within one directory tree, because the data and conf mounts of one volume are different
+ * mount points and a rename between them fails.
+ */
+async function moveAside(settings: Settings, now: Date): Promise<string[]> {
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const moved: string[] = [];
+  const dataTarget = join(settings.dataDir, `stale-${stamp}`);
+  if (await exists(join(settings.dataDir, "version-2"))) {
+    await mkdir(dataTarget, { recursive: true });
+    await rename(join(settings.dataDir, "version-2"), join(dataTarget, "version-2"));
+    moved.push(join(settings.dataDir, "version-2"));
+  }
+  const confTarget = join(settings.confDir, `stale-${stamp}`);
+  for (const name of await readdir(settings.confDir)) {
+    if (!name.startsWith(FILES.dynamicConfigPrefix)) continue;
+    await mkdir(confTarget, { recursive: true });
+    await rename(join(settings.confDir, name), join(confTarget, name));
+    moved.push(join(settings.confDir, name));
+  }
+  return moved;
+}
+
+export type Resolve = (name: string) => Promise<string[]>;
+
+const resolveWithSystem: Resolve = async (name) => (await lookup(name, { all: true })).map((a) => a.address);
+
+/**
+ * Waits until this pod's own stable DNS name resolves to an address other than loopback. A
+ * ZooKeeper that starts before its own record exists cannot bind or announce its quorum address
+ * (ZOOKEEPER-4708, strimzi #8675); an early 127.0.0.1 answer (Strimzi PR #8731) is as bad.
+ * Nothing is written before this returns, so a timeout leaves the volume as it was.
+ */
+export async function waitForOwnName(
+  settings: Settings,
+  resolve: Resolve = resolveWithSystem,
+): Promise<string[]> {
+  const name = ownHost(settings);
+  const deadline = Date.now() + settings.dnsWaitMs;
+  for (;;) {
+    let last: string;
+    try {
+      const addresses = (await resolve(name)).filter((a) => !a.startsWith("127.") && a !== "::1");
+      if (addresses.length > 0) return addresses;
+      last = "only loopback addresses";
+    } catch (err) {
+      last = errCode(err);
+    }
+    if (Date.now() >= deadline) {
+      throw new SidecarError(
+        `own DNS name ${name} did not resolve within ${settings.dnsWaitMs} ms (${last}); is the headless Service publishing not-ready addresses?`,
+        EXIT_CODES.dnsNotReady,
+      );
+    }
+    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+  }
+}
+
+export interface InitResult {
+  plan: InitPlan;
+  moved: string[];
+}
+
+export async function runInit(
+  settings: Settings,
+  options: { now?: Date; resolve?: Resolve } = {},
+): Promise<InitResult> {
+  const now = options.now ?? new Date();
+  const membersText = await readInput(settings.operatorConfigDir, CONFIGMAP_KEYS.members);
+  const staticText = await readInput(settings.operatorConfigDir, CONFIGMAP_KEYS.staticConfig);
+  const members = parseMembers(membersText);
+  const staticSettings = parseStaticConfig(staticText);
+  await assertWritableDir(settings.dataDir, "data directory");
+  await assertWritableDir(settings.confDir, "config directory");
+  const plan = planInit(settings, members, staticSettings, await readVolumeState(settings));
+  // In a pod (wildcard bind address) ZooKeeper finds its own quorum address through DNS.
+  if (isWildcard(settings.bindAddress) && settings.dnsWaitMs > 0)
+    await waitForOwnName(settings, options.resolve);
+  const moved = plan.moveAside ? await moveAside(settings, now) : [];
+  if (plan.dynamic.kind === "rendered") {
+    await writeAtomically(join(settings.confDir, plan.dynamic.name), plan.dynamic.text);
+  }
+  await writeAtomically(join(settings.dataDir, FILES.myid), plan.myid);
+  await writeAtomically(join(settings.confDir, FILES.zooCfg), plan.zooCfg);
+  return { plan, moved };
+}

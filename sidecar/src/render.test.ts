@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import { EXIT_CODES, parseServerLine, type MembersFile } from "./contract.ts";
+import {
+  dynamicFileName,
+  parseDynamicFileName,
+  parseMembers,
+  parseStaticConfig,
+  planInit,
+  renderDynamicConfig,
+  renderZooCfg,
+  type VolumeState,
+} from "./render.ts";
+import { readSettings, SidecarError } from "./settings.ts";
+
+const pod = (name: string, extra: Record<string, string> = {}) =>
+  readSettings({ POD_NAME: name, POD_NAMESPACE: "prod", ...extra }, "unused-0");
+
+const THREE: MembersFile = {
+  version: "0",
+  members: [
+    { id: 1, role: "participant" },
+    { id: 2, role: "participant" },
+    { id: 3, role: "participant" },
+  ],
+};
+
+const EMPTY: VolumeState = { myid: null, dynamicFiles: [], hasDatabase: false };
+
+function errorOf(fn: () => unknown): SidecarError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof SidecarError) return err;
+    throw err;
+  }
+  throw new Error("expected a SidecarError");
+}
+
+describe("renderDynamicConfig", () => {
+  it("addresses every member, itself included, by stable DNS name, without client addresses in a pod", () => {
+    expect(renderDynamicConfig(pod("zk-1"), THREE.members)).toBe(
+      [
+        "server.1=zk-0.zk-headless.prod.svc.cluster.local:2888:3888:participant;2181",
+        "server.2=zk-1.zk-headless.prod.svc.cluster.local:2888:3888:participant;2181",
+        "server.3=zk-2.zk-headless.prod.svc.cluster.local:2888:3888:participant;2181",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("with a specific bind address every line names its client address", () => {
+    const s = pod("zk-0", { ZK_BIND_ADDRESS: "127.20.0.1", ZK_CLUSTER_DOMAIN: "example.org" });
+    const lines = renderDynamicConfig(s, [
+      { id: 2, role: "observer" },
+      { id: 1, role: "participant" },
+    ]).split("\n");
+    expect(lines[0]).toBe(
+      "server.1=zk-0.zk-headless.prod.svc.example.org:2888:3888:participant;zk-0.zk-headless.prod.svc.example.org:2181",
+    );
+    expect(lines[1]).toBe(
+      "server.2=zk-1.zk-headless.prod.svc.example.org:2888:3888:observer;zk-1.zk-headless.prod.svc.example.org:2181",
+    );
+  });
+
+  it("renders lines the contract parses back", () => {
+    for (const line of renderDynamicConfig(pod("zk-0", { ZK_CLIENT_PORT: "2281" }), THREE.members)
+      .trim()
+      .split("\n")) {
+      expect(parseServerLine(line)).toMatchObject({ quorumPort: 2888, electionPort: 3888, clientPort: 2281 });
+    }
+  });
+});
+
+describe("renderZooCfg", () => {
+  it("puts the operator's settings first and the sidecar's keys after them", () => {
+    const cfg = renderZooCfg(
+      pod("zk-0"),
+      parseStaticConfig("tickTime=2000\nsyncLimit=2\n"),
+      "/conf/zoo.cfg.dynamic.0",
+    );
+    const keys = cfg
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => l.split("=")[0]);
+    expect(keys).toEqual([
+      "tickTime",
+      "syncLimit",
+      "dataDir",
+      "dynamicConfigFile",
+      "standaloneEnabled",
+      "reconfigEnabled",
+      "4lw.commands.whitelist",
+      "admin.serverAddress",
+      "quorumListenOnAllIPs",
+    ]);
+    expect(cfg).toContain("dynamicConfigFile=/conf/zoo.cfg.dynamic.0\n");
+    expect(cfg).toContain("standaloneEnabled=false\n");
+    expect(cfg).toContain("reconfigEnabled=true\n");
+    expect(cfg).toContain("4lw.commands.whitelist=ruok,srvr,mntr,conf\n");
+    expect(cfg).toContain("quorumListenOnAllIPs=true\n");
+  });
+
+  it("binds to a specific address without quorumListenOnAllIPs", () => {
+    const cfg = renderZooCfg(pod("zk-0", { ZK_BIND_ADDRESS: "127.20.0.1" }), [], "/conf/zoo.cfg.dynamic.0");
+    expect(cfg).toContain("admin.serverAddress=127.20.0.1\n");
+    expect(cfg).not.toContain("quorumListenOnAllIPs");
+  });
+});
+
+describe("parseStaticConfig", () => {
+  it("keeps key=value lines in order and skips comments", () => {
+    expect(parseStaticConfig("# c\ntickTime = 3000\n\nmetricsProvider.httpPort=7000\n")).toEqual([
+      { key: "tickTime", value: "3000" },
+      { key: "metricsProvider.httpPort", value: "7000" },
+    ]);
+  });
+
+  it.each([
+    ["tickTime\n", "line 1: expected key=value"],
+    ["a=1\n=2\n", "line 2: expected key=value"],
+    ["dataDir=/elsewhere\n", "dataDir is set by the sidecar"],
+    ["server.4=x:1:2\n", "server.4 is set by the sidecar"],
+    ["4lw.commands.whitelist=*\n", "4lw.commands.whitelist is set by the sidecar"],
+    ["quorumListenOnAllIPs=false\n", "quorumListenOnAllIPs is set by the sidecar"],
+    ["tickTime=1\ntickTime=2\n", "tickTime appears twice"],
+  ])("refuses %j: %s", (text, message) => {
+    const err = errorOf(() => parseStaticConfig(text));
+    expect(err.message).toContain(message);
+    expect(err.exitCode).toBe(EXIT_CODES.invalidInput);
+  });
+});
+
+describe("parseMembers", () => {
+  it.each([
+    ["1=participant\n", "version=HEX line is missing"],
+    ["version=0\n", "no members"],
+    ["version=0\n1=leader\n", 'line 2: expected ID=participant|observer, got "1=leader"'],
+    ["version=0\n1=participant\n1=observer\n", "server id 1 appears twice"],
+    ["version=0\n0=participant\n", "server id 0 is outside 1..255"],
+    ["version=zz\n1=participant\n", 'line 1: expected ID=participant|observer, got "version=zz"'],
+  ])("refuses %j: %s", (text, message) => {
+    const err = errorOf(() => parseMembers(text));
+    expect(err.message).toContain(message);
+    expect(err.exitCode).toBe(EXIT_CODES.invalidInput);
+  });
+});
+
+describe("dynamic file names", () => {
+  it("reads the version from the suffix and ignores everything else", () => {
+    expect(parseDynamicFileName("zoo.cfg.dynamic.100000000")).toBe(0x100000000n);
+    expect(parseDynamicFileName("zoo.cfg.dynamic.0")).toBe(0n);
+    expect(parseDynamicFileName("zoo.cfg.dynamic.next")).toBeNull();
+    expect(parseDynamicFileName("zoo.cfg.dynamic.tmp-12")).toBeNull();
+    expect(parseDynamicFileName("zoo.cfg")).toBeNull();
+    expect(dynamicFileName("0100000000")).toBe("zoo.cfg.dynamic.100000000");
+  });
+});
+
+describe("planInit", () => {
+  const zkFile = (version: bigint, ids: number[]) => ({
+    name: `zoo.cfg.dynamic.${version.toString(16)}`,
+    version,
+    text: ids.map((id) => `server.${id}=h${id}:2888:3888:participant;2181`).join("\n") + "\n",
+  });
+
+  it("renders the members file on an empty volume", () => {
+    const plan = planInit(pod("zk-1"), THREE, [], EMPTY);
+    expect(plan.myid).toBe("2\n");
+    expect(plan.moveAside).toBe(false);
+    expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.0" });
+    expect(plan.zooCfg).toContain("dynamicConfigFile=/conf/zoo.cfg.dynamic.0\n");
+  });
+
+  it("uses ZooKeeper's newer file as it is", () => {
+    const volume: VolumeState = {
+      myid: "2\n",
+      hasDatabase: true,
+      dynamicFiles: [zkFile(0x100000000n, [1, 2, 3]), zkFile(0x200000003n, [1, 2])],
+    };
+    const plan = planInit(pod("zk-1"), THREE, [], volume);
+    expect(plan.dynamic).toMatchObject({ kind: "zookeeper", name: "zoo.cfg.dynamic.200000003" });
+    expect(plan.moveAside).toBe(false);
+    expect(plan.zooCfg).toContain("dynamicConfigFile=/conf/zoo.cfg.dynamic.200000003\n");
+  });
+
+  it("uses ZooKeeper's file when it is exactly as new as the members file", () => {
+    const plan = planInit(pod("zk-0"), { ...THREE, version: "100000000" }, [], {
+      ...EMPTY,
+      dynamicFiles: [zkFile(0x100000000n, [1, 2, 3])],
+    });
+    expect(plan.dynamic.kind).toBe("zookeeper");
+  });
+
+  it("renders the members file when it is newer than ZooKeeper's", () => {
+    const plan = planInit(pod("zk-0"), { ...THREE, version: "300000000" }, [], {
+      myid: "1",
+      hasDatabase: true,
+      dynamicFiles: [zkFile(0x100000000n, [1, 2])],
+    });
+    expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.300000000" });
+    expect(plan.moveAside).toBe(false);
+  });
+
+  it("moves stale data aside when ZooKeeper's newest file no longer lists this server", () => {
+    const plan = planInit(pod("zk-2"), { ...THREE, version: "200000003" }, [], {
+      myid: "3\n",
+      hasDatabase: true,
+      dynamicFiles: [zkFile(0x100000000n, [1, 2, 3]), zkFile(0x200000003n, [1, 2])],
+    });
+    expect(plan.moveAside).toBe(true);
+    expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.200000003" });
+    expect(plan.dynamic.reason).toContain("stale data moved aside");
+  });
+
+  it("refuses an ordinal beyond the member list", () => {
+    const err = errorOf(() => planInit(pod("zk-3"), THREE, [], EMPTY));
+    expect(err.message).toBe(
+      "pod zk-3 has ordinal 3 (server id 4), which is not in the member list (ids 1, 2, 3)",
+    );
+    expect(err.exitCode).toBe(EXIT_CODES.invalidInput);
+  });
+
+  it("refuses a volume whose myid belongs to another server", () => {
+    const err = errorOf(() => planInit(pod("zk-0"), THREE, [], { ...EMPTY, myid: "3\n" }));
+    expect(err.message).toBe(
+      '/data/myid holds "3" but this pod is server 1: the volume belongs to another server; nothing was changed',
+    );
+    expect(err.exitCode).toBe(EXIT_CODES.conflict);
+  });
+});

@@ -1,0 +1,161 @@
+// The sidecar's settings from its environment: pure, so every bad value is unit-tested. Each
+// problem becomes one SidecarError that names the variable and what is wrong with it.
+import { ENV, ENV_DEFAULTS, EXIT_CODES, PORTS } from "./contract.ts";
+
+/** An error with the exit code the process ends with; its message is the one line the user sees. */
+export class SidecarError extends Error {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.name = "SidecarError";
+    this.exitCode = exitCode;
+  }
+}
+
+export function invalidInput(message: string): SidecarError {
+  return new SidecarError(message, EXIT_CODES.invalidInput);
+}
+
+export interface Identity {
+  /** The pod name as given, NAME-ORDINAL. */
+  podName: string;
+  /** The cluster name: the pod name without its ordinal (the StatefulSet's name). */
+  cluster: string;
+  ordinal: number;
+  /** ZooKeeper server id: ordinal + 1. */
+  id: number;
+}
+
+export interface Settings {
+  identity: Identity;
+  namespace: string;
+  headlessService: string;
+  clusterDomain: string;
+  ports: { client: number; quorum: number; election: number };
+  dataDir: string;
+  confDir: string;
+  operatorConfigDir: string;
+  bindAddress: string;
+  zkHost: string;
+  httpHost: string;
+  httpPort: number;
+  readyCacheMs: number;
+  fourLetterTimeoutMs: number;
+  dnsWaitMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_SERVER_ID = 255;
+
+/** Reads one variable: unset or empty is `undefined`; a line break anywhere is an error. */
+function readVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (/[\r\n]/.test(raw)) throw invalidInput(`${name} contains a line break: ${JSON.stringify(raw)}`);
+  if (raw.trim() !== raw)
+    throw invalidInput(`${name} has leading or trailing spaces: ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = readVar(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw invalidInput(`${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw invalidInput(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function readPath(env: Env, name: string, fallback: string): string {
+  const p = readVar(env, name) ?? fallback;
+  if (!p.startsWith("/")) throw invalidInput(`${name} must be an absolute path, got ${JSON.stringify(p)}`);
+  return p;
+}
+
+function readAddress(env: Env, name: string, fallback: string): string {
+  const a = readVar(env, name) ?? fallback;
+  if (!/^[A-Za-z0-9.:-]+$/.test(a)) throw invalidInput(`${name} is not an address: ${JSON.stringify(a)}`);
+  return a;
+}
+
+/** NAME-ORDINAL → identity; the ordinal is the StatefulSet's, so the server id is ordinal + 1. */
+export function parsePodName(podName: string, source: string): Identity {
+  if (/[\r\n]/.test(podName))
+    throw invalidInput(`${source} contains a line break: ${JSON.stringify(podName)}`);
+  const m = /^(.+)-(\d+)$/.exec(podName);
+  if (!m?.[1] || m[2] === undefined) {
+    throw invalidInput(
+      `pod name ${JSON.stringify(podName)} (from ${source}) has no ordinal: expected NAME-ORDINAL, e.g. zk-0`,
+    );
+  }
+  const cluster = m[1];
+  if (!DNS_LABEL.test(cluster) || cluster.length > 52) {
+    throw invalidInput(
+      `pod name ${JSON.stringify(podName)} (from ${source}): ${JSON.stringify(cluster)} is not a DNS label`,
+    );
+  }
+  const ordinal = Number(m[2]);
+  if (m[2].length > 1 && m[2].startsWith("0")) {
+    throw invalidInput(
+      `pod name ${JSON.stringify(podName)} (from ${source}): ordinal ${m[2]} has a leading zero`,
+    );
+  }
+  if (ordinal + 1 > MAX_SERVER_ID) {
+    throw invalidInput(
+      `pod name ${JSON.stringify(podName)} (from ${source}): ordinal ${ordinal} gives server id ${ordinal + 1}, above ${MAX_SERVER_ID}`,
+    );
+  }
+  return { podName, cluster, ordinal, id: ordinal + 1 };
+}
+
+/** Settings from the environment; `hostname` stands in for POD_NAME when that is unset. */
+export function readSettings(env: Env, hostname: string): Settings {
+  const fromEnv = readVar(env, ENV.podName);
+  const identity = parsePodName(fromEnv ?? hostname, fromEnv === undefined ? "the hostname" : ENV.podName);
+  const namespace = readVar(env, ENV.namespace);
+  if (namespace === undefined) throw invalidInput(`${ENV.namespace} is not set`);
+  if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+    throw invalidInput(`${ENV.namespace} is not a valid namespace name: ${JSON.stringify(namespace)}`);
+  }
+  const headlessService = readVar(env, ENV.headlessService) ?? `${identity.cluster}-headless`;
+  if (!DNS_LABEL.test(headlessService) || headlessService.length > 63) {
+    throw invalidInput(
+      `${ENV.headlessService} is not a valid Service name: ${JSON.stringify(headlessService)}`,
+    );
+  }
+  const clusterDomain = readVar(env, ENV.clusterDomain) ?? ENV_DEFAULTS.clusterDomain;
+  if (!DNS_NAME.test(clusterDomain)) {
+    throw invalidInput(`${ENV.clusterDomain} is not a DNS domain: ${JSON.stringify(clusterDomain)}`);
+  }
+  const ports = {
+    client: readInt(env, ENV.clientPort, PORTS.client, 1, 65535),
+    quorum: readInt(env, ENV.quorumPort, PORTS.quorum, 1, 65535),
+    election: readInt(env, ENV.electionPort, PORTS.election, 1, 65535),
+  };
+  if (new Set([ports.client, ports.quorum, ports.election]).size !== 3) {
+    throw invalidInput(
+      `${ENV.clientPort}, ${ENV.quorumPort} and ${ENV.electionPort} must differ, got ${ports.client}, ${ports.quorum}, ${ports.election}`,
+    );
+  }
+  return {
+    identity,
+    namespace,
+    headlessService,
+    clusterDomain,
+    ports,
+    dataDir: readPath(env, ENV.dataDir, ENV_DEFAULTS.dataDir),
+    confDir: readPath(env, ENV.confDir, ENV_DEFAULTS.confDir),
+    operatorConfigDir: readPath(env, ENV.operatorConfigDir, ENV_DEFAULTS.operatorConfigDir),
+    bindAddress: readAddress(env, ENV.bindAddress, ENV_DEFAULTS.bindAddress),
+    zkHost: readAddress(env, ENV.zkHost, ENV_DEFAULTS.zkHost),
+    httpHost: readAddress(env, ENV.httpHost, ENV_DEFAULTS.httpHost),
+    httpPort: readInt(env, ENV.httpPort, PORTS.sidecarHttp, 1, 65535),
+    readyCacheMs: readInt(env, ENV.readyCacheMs, ENV_DEFAULTS.readyCacheMs, 0, 60_000),
+    fourLetterTimeoutMs: readInt(env, ENV.fourLetterTimeoutMs, ENV_DEFAULTS.fourLetterTimeoutMs, 50, 60_000),
+    dnsWaitMs: readInt(env, ENV.dnsWaitMs, ENV_DEFAULTS.dnsWaitMs, 0, 3_600_000),
+  };
+}
