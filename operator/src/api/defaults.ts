@@ -50,18 +50,21 @@ const SIDECAR_PREFIXES = SIDECAR_OWNED_ZOO_CFG_KEYS.filter((k) => k.endsWith("."
  * break membership changes or security, so `spec.config.additional` may not set them. The
  * sidecar's own list (contract.ts) is included, so `zk-sidecar init` never refuses what we render.
  */
+// A Set first: keys the sidecar also owns must not appear twice in the generated CEL rule.
 export const OWNED_CONFIG_KEYS: readonly string[] = [
-  ...SIDECAR_KEYS,
-  "dataLogDir",
-  "secureClientPort",
-  "secureClientPortAddress",
-  "skipACL",
-  "serverCnxnFactory",
-  "sslQuorum",
-  "portUnification",
-  "client.portUnification",
-  "quorumListenOnAllIPs",
-  "DigestAuthenticationProvider.superDigest",
+  ...new Set([
+    ...SIDECAR_KEYS,
+    "dataLogDir",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "skipACL",
+    "serverCnxnFactory",
+    "sslQuorum",
+    "portUnification",
+    "client.portUnification",
+    "quorumListenOnAllIPs",
+    "DigestAuthenticationProvider.superDigest",
+  ]),
 ];
 
 /** Prefixes of owned keys (server.N, group.N, weight.N, metricsProvider.*, ssl.*). */

@@ -1,0 +1,294 @@
+// The controller: informers for ZooKeeperClusters, their children and their pods (one set per
+// watched namespace, or one for all namespaces), a work queue of cluster keys, and the mapping
+// from any change to the key of the cluster it belongs to. Informers start at once (a warm cache
+// for a standby); workers start only when `startWorkers` is called (after winning the lease).
+import type { Logger } from "pino";
+import { KIND, type ZooKeeperCluster } from "../api/types.ts";
+import { LABELS, LABEL_VALUES } from "../build/labels.ts";
+import { Informer, stripManagedFields } from "../runtime/informer.ts";
+import { RESOURCES, type KubeClient, type KubeObject, type ResourceType } from "../runtime/kube.ts";
+import { WorkQueue, type Outcome } from "../runtime/queue.ts";
+import { canonicalJson } from "./diff.ts";
+import type { EventInput } from "../runtime/events.ts";
+import { shrinkPod, type Caches, type PodLike } from "./observe.ts";
+import { CLUSTER_RESOURCE, reconcileCluster, type PassOutcome } from "./reconcile.ts";
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Namespaces to watch; empty = all namespaces. */
+  namespaces: string[];
+  workers: number;
+  resyncPeriodMs: number;
+  clusterDomain: string;
+  sidecarImage?: string;
+  recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
+  onResult?: (outcome: Outcome, seconds: number) => void;
+}
+
+const CHILD_KINDS: ResourceType[] = [
+  RESOURCES.ConfigMap,
+  RESOURCES.Secret,
+  RESOURCES.Service,
+  RESOURCES.PodDisruptionBudget,
+  RESOURCES.StatefulSet,
+];
+
+/** Children and pods carry this label; we never cache objects that are not ours. */
+const OWNED_SELECTOR = `${LABELS.managedBy}=${LABEL_VALUES.managedBy}`;
+
+/**
+ * A child as cached: its identity parsed (for mapping events to clusters), the rest kept as a
+ * JSON string and parsed only when its cluster is reconciled. A string costs a fraction of the
+ * memory of the object graph, and children are most of the cache at 1000 clusters.
+ */
+interface CompactChild extends KubeObject {
+  json: string;
+}
+
+function compactChild(obj: KubeObject): CompactChild {
+  const full = shrink(obj);
+  const m = full.metadata ?? {};
+  return {
+    apiVersion: full.apiVersion,
+    kind: full.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      resourceVersion: m.resourceVersion,
+      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+    },
+    json: JSON.stringify(full),
+  };
+}
+
+function expandChild(c: CompactChild): KubeObject {
+  return JSON.parse(c.json) as KubeObject;
+}
+
+/** Drops what no reconcile reads, before caching (most of the memory at 1000 clusters). */
+function shrink<T extends KubeObject>(obj: T): T {
+  stripManagedFields(obj);
+  const ann = obj.metadata?.annotations;
+  if (ann?.["kubectl.kubernetes.io/last-applied-configuration"] !== undefined) {
+    delete ann["kubectl.kubernetes.io/last-applied-configuration"];
+  }
+  return obj;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private readonly options: ControllerOptions;
+  private readonly log: Logger;
+  private readonly clusterInformers: Informer<ZooKeeperCluster & KubeObject>[] = [];
+  private readonly childInformers = new Map<string, Informer<CompactChild>[]>();
+  private readonly podInformers: Informer<PodLike>[] = [];
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private workersStarted = false;
+  /** Pod keys by `namespace/cluster`, so a pass does not scan every pod. */
+  private readonly podIndex = new Map<string, Map<string, PodLike>>();
+  /** What of each cluster can change the desired state; status-only updates (ours) are skipped. */
+  private readonly clusterState = new Map<string, string>();
+  /** Last outcome per key, for tests and debugging. */
+  readonly lastOutcome = new Map<string, PassOutcome>();
+
+  constructor(options: ControllerOptions) {
+    this.options = options;
+    this.log = options.log;
+    const scopes: (string | undefined)[] = options.namespaces.length > 0 ? options.namespaces : [undefined];
+    this.queue = new WorkQueue(
+      async (key) => {
+        const outcome = await reconcileCluster(this.reconcileDeps(), key);
+        this.lastOutcome.set(key, outcome);
+        if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
+        return outcome.result === "terminal" ? { terminal: true } : undefined;
+      },
+      {
+        workers: options.workers,
+        backoff: { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 },
+        onResult: (key, outcome, seconds, err) => {
+          if (outcome === "error") {
+            const [namespace, name] = key.split("/");
+            // The one place a failed reconcile is logged.
+            this.log.error(
+              { namespace, name, err: err instanceof Error ? err.message : String(err), seconds },
+              "reconcile failed; will retry",
+            );
+          }
+          options.onResult?.(outcome, seconds);
+        },
+      },
+    );
+    for (const ns of scopes) {
+      const clusters = new Informer<ZooKeeperCluster & KubeObject>(
+        options.client,
+        {
+          type: CLUSTER_RESOURCE,
+          ...(ns ? { namespace: ns } : {}),
+          transform: (o) => shrink(o) as ZooKeeperCluster,
+        },
+        this.log,
+      );
+      clusters.on((obj, kind) => {
+        this.onCluster(obj, kind);
+      });
+      this.clusterInformers.push(clusters);
+      for (const type of CHILD_KINDS) {
+        const inf = new Informer<CompactChild>(
+          options.client,
+          {
+            type,
+            ...(ns ? { namespace: ns } : {}),
+            labelSelector: OWNED_SELECTOR,
+            transform: compactChild,
+          },
+          this.log,
+        );
+        inf.on((obj) => {
+          this.onChild(obj);
+        });
+        const list = this.childInformers.get(type.kind) ?? [];
+        list.push(inf);
+        this.childInformers.set(type.kind, list);
+      }
+      const pods = new Informer<PodLike>(
+        options.client,
+        {
+          type: RESOURCES.Pod,
+          ...(ns ? { namespace: ns } : {}),
+          labelSelector: OWNED_SELECTOR,
+          transform: (o) => shrinkPod(o),
+        },
+        this.log,
+      );
+      pods.on((obj, kind) => {
+        this.onPod(obj, kind);
+      });
+      this.podInformers.push(pods);
+    }
+  }
+
+  private allInformers(): Informer[] {
+    return [
+      ...this.clusterInformers,
+      ...[...this.childInformers.values()].flat(),
+      ...this.podInformers,
+    ] as Informer[];
+  }
+
+  /** Every informer has listed successfully (and is not relisting after failures). */
+  get synced(): boolean {
+    return this.allInformers().every((i) => i.synced);
+  }
+
+  informerStates(): { name: string; synced: boolean; objects: number }[] {
+    return this.allInformers().map((i) => ({ name: i.name, synced: i.synced, objects: i.size }));
+  }
+
+  clusters(): ZooKeeperCluster[] {
+    return this.clusterInformers.flatMap((i) => i.list());
+  }
+
+  startInformers(): void {
+    for (const i of this.allInformers()) i.start();
+  }
+
+  /** Starts reconciling (after winning the lease): enqueue every known cluster and resync periodically. */
+  startWorkers(): void {
+    if (this.workersStarted) return;
+    this.workersStarted = true;
+    this.resyncAll();
+    if (this.options.resyncPeriodMs > 0) {
+      this.resyncTimer = setInterval(() => {
+        this.resyncAll();
+      }, this.options.resyncPeriodMs);
+      this.resyncTimer.unref();
+    }
+  }
+
+  /** Enqueues every cluster: a level-triggered safety net; a converged cluster writes nothing. */
+  resyncAll(): void {
+    if (!this.workersStarted) return;
+    for (const c of this.clusters()) this.enqueue(c.metadata.namespace, c.metadata.name);
+  }
+
+  async stop(): Promise<void> {
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.workersStarted = false;
+    await this.queue.shutdown();
+    await Promise.all(this.allInformers().map((i) => i.stop()));
+  }
+
+  private enqueue(namespace: string | undefined, name: string | undefined): void {
+    if (!this.workersStarted || !namespace || !name) return;
+    this.queue.add(`${namespace}/${name}`);
+  }
+
+  private onCluster(obj: ZooKeeperCluster, kind: "add" | "update" | "delete"): void {
+    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+    if (kind === "delete") {
+      this.lastOutcome.delete(key);
+      this.clusterState.delete(key);
+      return;
+    }
+    const m = obj.metadata;
+    const state = canonicalJson([m.uid, m.generation, m.labels, m.annotations, m.deletionTimestamp]);
+    if (kind === "update" && this.clusterState.get(key) === state) return;
+    this.clusterState.set(key, state);
+    this.enqueue(obj.metadata.namespace, obj.metadata.name);
+  }
+
+  private onChild(obj: KubeObject): void {
+    const owner = obj.metadata?.ownerReferences?.find((r) => r.controller === true && r.kind === KIND);
+    if (owner) this.enqueue(obj.metadata?.namespace, owner.name);
+  }
+
+  private onPod(obj: KubeObject, kind: "add" | "update" | "delete"): void {
+    const namespace = obj.metadata?.namespace ?? "";
+    const cluster = obj.metadata?.labels?.[LABELS.instance] ?? "";
+    const indexKey = `${namespace}/${cluster}`;
+    const podName = obj.metadata?.name ?? "";
+    let pods = this.podIndex.get(indexKey);
+    if (kind === "delete") {
+      pods?.delete(podName);
+      if (pods?.size === 0) this.podIndex.delete(indexKey);
+    } else {
+      if (!pods) {
+        pods = new Map<string, PodLike>();
+        this.podIndex.set(indexKey, pods);
+      }
+      pods.set(podName, obj);
+    }
+    this.enqueue(namespace, cluster);
+  }
+
+  private reconcileDeps() {
+    const caches: Caches = {
+      child: (kind, namespace, name) => {
+        for (const inf of this.childInformers.get(kind) ?? []) {
+          const o = inf.get(namespace, name);
+          if (o) return expandChild(o);
+        }
+        return undefined;
+      },
+      podsOf: (namespace, clusterName) => [
+        ...(this.podIndex.get(`${namespace}/${clusterName}`)?.values() ?? []),
+      ],
+    };
+    return {
+      client: this.options.client,
+      caches,
+      getCluster: (namespace: string, name: string) => {
+        for (const inf of this.clusterInformers) {
+          const c = inf.get(namespace, name);
+          if (c) return c;
+        }
+        return undefined;
+      },
+      recordEvent: (regarding: KubeObject, event: EventInput) => this.options.recordEvent(regarding, event),
+      log: this.log,
+      clusterDomain: this.options.clusterDomain,
+      ...(this.options.sidecarImage ? { sidecarImage: this.options.sidecarImage } : {}),
+    };
+  }
+}

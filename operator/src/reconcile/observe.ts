@@ -1,0 +1,186 @@
+// observe: everything a reconcile pass knows about one cluster, read from the informer caches.
+// Reads only. This issue reads Kubernetes objects; the lifecycle issue adds the sidecars'
+// /status and the committed ensemble config read from ZooKeeper into the `ensemble` seam
+// (today always { source: "none" }), and decide/computeStatus already take it as input.
+import type { KubeObject } from "../runtime/kube.ts";
+import {
+  parseMembersFile,
+  ADMIN_SECRET_KEYS,
+  CONFIGMAP_KEYS,
+  type MembersFile,
+} from "../../../sidecar/src/contract.ts";
+import { childNames } from "../build/labels.ts";
+import type { ZooKeeperCluster } from "../api/types.ts";
+
+/** The fields of a Pod that observe reads (the pod cache keeps only these, see shrinkPod). */
+export interface PodLike extends KubeObject {
+  spec?: { containers?: { name: string; image?: string }[] };
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; image?: string; ready?: boolean; restartCount?: number }[];
+  };
+}
+
+export interface StatefulSetLike extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { replicas?: number; readyReplicas?: number };
+}
+
+export interface PodObservation {
+  name: string;
+  /** ZooKeeper server id: ordinal + 1. */
+  id: number;
+  ready: boolean;
+  phase: string;
+  /** Image of the `zookeeper` container: the running one when known, else the pod spec's. */
+  image: string | null;
+  deleting: boolean;
+}
+
+/** What the ensemble itself says. Filled by the lifecycle issue; `none` means not read. */
+export type EnsembleObservation =
+  | { source: "none" }
+  | {
+      source: "zookeeper";
+      /** Committed config version (hex). */
+      configVersion: string;
+      members: { id: number; role: "participant" | "observer" }[];
+      /** Server id → mode reported by its sidecar's /status. */
+      modes: Map<number, "leader" | "follower" | "observer" | "down">;
+    };
+
+export interface Observed {
+  /** Live children by `Kind/name`, as cached. */
+  children: Map<string, KubeObject>;
+  statefulSet: StatefulSetLike | null;
+  /** The members file from NAME-config, null when the ConfigMap or the key is missing or unreadable. */
+  membersFile: MembersFile | null;
+  /** The super user's password from NAME-admin, null when the Secret is missing. */
+  adminPassword: string | null;
+  pods: PodObservation[];
+  ensemble: EnsembleObservation;
+}
+
+export interface Caches {
+  child(kind: string, namespace: string, name: string): KubeObject | undefined;
+  podsOf(namespace: string, clusterName: string): PodLike[];
+}
+
+export function childKey(kind: string, name: string): string {
+  return `${kind}/${name}`;
+}
+
+export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Observed {
+  const namespace = cluster.metadata.namespace ?? "";
+  const name = cluster.metadata.name ?? "";
+  const names = childNames(name);
+  const children = new Map<string, KubeObject>();
+  const wanted: [string, string][] = [
+    ["ConfigMap", names.configMap],
+    ["Secret", names.adminSecret],
+    ["Service", names.headless],
+    ["Service", names.client],
+    ["PodDisruptionBudget", names.pdb],
+    ["StatefulSet", names.statefulSet],
+  ];
+  for (const [kind, childName] of wanted) {
+    const obj = caches.child(kind, namespace, childName);
+    // Only children we control: an object of the same name owned by someone else is not ours.
+    if (obj && isControlledBy(obj, cluster)) children.set(childKey(kind, childName), obj);
+  }
+  const statefulSet: StatefulSetLike | null =
+    children.get(childKey("StatefulSet", names.statefulSet)) ?? null;
+  const configMap: WithData | undefined = children.get(childKey("ConfigMap", names.configMap));
+  const secret: WithData | undefined = children.get(childKey("Secret", names.adminSecret));
+  return {
+    children,
+    statefulSet,
+    membersFile: readMembers(configMap?.data?.[CONFIGMAP_KEYS.members]),
+    adminPassword: readPassword(secret?.data?.[ADMIN_SECRET_KEYS.password]),
+    pods: caches
+      .podsOf(namespace, name)
+      .map((p) => observePod(p, name))
+      .filter((p): p is PodObservation => p !== null)
+      .sort((a, b) => a.id - b.id),
+    ensemble: { source: "none" },
+  };
+}
+
+interface WithData extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export function isControlledBy(obj: KubeObject, cluster: ZooKeeperCluster): boolean {
+  const uid = cluster.metadata.uid;
+  return (obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
+}
+
+function readMembers(text: string | undefined): MembersFile | null {
+  if (text === undefined) return null;
+  try {
+    return parseMembersFile(text);
+  } catch {
+    return null;
+  }
+}
+
+export function readPassword(base64: string | undefined): string | null {
+  if (!base64) return null;
+  const text = Buffer.from(base64, "base64").toString("utf8");
+  return text === "" ? null : text;
+}
+
+function observePod(pod: PodLike, clusterName: string): PodObservation | null {
+  const name = pod.metadata?.name ?? "";
+  const m = new RegExp(`^${escapeRegExp(clusterName)}-(\\d+)$`).exec(name);
+  if (!m?.[1]) return null;
+  const running = pod.status?.containerStatuses?.find((c) => c.name === "zookeeper")?.image;
+  const specImage = pod.spec?.containers?.find((c) => c.name === "zookeeper")?.image;
+  return {
+    name,
+    id: Number(m[1]) + 1,
+    ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    phase: pod.status?.phase ?? "Unknown",
+    image: running ?? specImage ?? null,
+    deleting: Boolean(pod.metadata?.deletionTimestamp),
+  };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A pod reduced to what observe reads: the pod cache holds three objects per cluster, and full
+ * pods are the largest objects the operator watches.
+ */
+export function shrinkPod(obj: KubeObject): PodLike {
+  const pod: PodLike = obj;
+  const meta = pod.metadata ?? {};
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      uid: meta.uid,
+      resourceVersion: meta.resourceVersion,
+      labels: meta.labels,
+      deletionTimestamp: meta.deletionTimestamp,
+    },
+    spec: { containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
+    status: {
+      phase: pod.status?.phase,
+      conditions: (pod.status?.conditions ?? [])
+        .filter((c) => c.type === "Ready")
+        .map((c) => ({ type: c.type, status: c.status })),
+      containerStatuses: (pod.status?.containerStatuses ?? []).map((c) => ({
+        name: c.name,
+        image: c.image,
+        ready: c.ready,
+        restartCount: c.restartCount,
+      })),
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import { describe, expect, test } from "vitest";
+import type { ZooKeeperCluster } from "../api/types.ts";
+import { participants, type Step } from "./decide.ts";
+import type { Observed, PodObservation } from "./observe.ts";
+import { computeStatus, imageTag, mergeConditions, quorumSize, sameStatus } from "./status.ts";
+
+const cluster: ZooKeeperCluster = {
+  apiVersion: "zookeeper.ensemble.dev/v1alpha1",
+  kind: "ZooKeeperCluster",
+  metadata: { name: "zk", namespace: "ns", uid: "u", generation: 4 },
+  spec: { replicas: 3 },
+};
+
+function pod(id: number, ready: boolean): PodObservation {
+  return {
+    name: `zk-${id - 1}`,
+    id,
+    ready,
+    phase: ready ? "Running" : "Pending",
+    image: "zookeeper:3.9.4",
+    deleting: false,
+  };
+}
+
+function observed(pods: PodObservation[]): Observed {
+  return {
+    children: new Map(),
+    statefulSet: { spec: { replicas: 3 } },
+    membersFile: { version: "0", members: participants(3) },
+    adminPassword: "p",
+    pods,
+    ensemble: { source: "none" },
+  };
+}
+
+const keep: Step = { type: "Keep", members: participants(3), membersVersion: "0", blocked: null };
+const now = new Date("2026-01-01T00:00:00.000Z");
+
+function conditions(
+  pods: PodObservation[],
+  step: Step | null = keep,
+  invalid: { reason: string; message: string } | null = null,
+) {
+  const s = computeStatus({
+    cluster,
+    observed: observed(pods),
+    step,
+    invalid,
+    changed: [],
+    clusterDomain: "cluster.local",
+    now,
+  });
+  return Object.fromEntries((s.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+}
+
+describe("computeStatus", () => {
+  test.each([
+    {
+      ready: [true, true, true],
+      expected: {
+        Available: "True/QuorumReady",
+        Progressing: "False/UpToDate",
+        Degraded: "False/AsExpected",
+      },
+    },
+    {
+      ready: [true, true, false],
+      expected: {
+        Available: "True/QuorumReady",
+        Progressing: "True/WaitingForMembers",
+        Degraded: "True/MembersNotReady",
+      },
+    },
+    {
+      ready: [true, false, false],
+      expected: {
+        Available: "False/QuorumNotReady",
+        Progressing: "True/WaitingForMembers",
+        Degraded: "False/NotYetAvailable",
+      },
+    },
+  ])("ready $ready → $expected", ({ ready, expected }) => {
+    expect(conditions(ready.map((r, i) => pod(i + 1, r)))).toEqual(expected);
+  });
+
+  test("quorum lost after the ensemble was available: Degraded", () => {
+    const previously = {
+      ...cluster,
+      status: {
+        conditions: [
+          {
+            type: "Available" as const,
+            status: "True" as const,
+            reason: "QuorumReady",
+            message: "",
+            lastTransitionTime: "t",
+          },
+        ],
+      },
+    };
+    const s = computeStatus({
+      cluster: previously,
+      observed: observed([pod(1, true)]),
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(s.conditions?.find((c) => c.type === "Degraded")).toMatchObject({
+      status: "True",
+      reason: "MembersNotReady",
+    });
+  });
+
+  test("the pass that creates the children reports what the next pass will (one status write)", () => {
+    const bootstrap: Step = { ...keep, type: "Bootstrap" };
+    const first = computeStatus({
+      cluster,
+      observed: observed([]),
+      step: bootstrap,
+      invalid: null,
+      changed: ["StatefulSet/zk"],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    const second = computeStatus({
+      cluster: { ...cluster, status: first },
+      observed: observed([pod(1, false)]),
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(first.conditions).toEqual(second.conditions);
+  });
+
+  test("an invalid spec: Progressing=False and Degraded=True with the reason", () => {
+    expect(conditions([], null, { reason: "InvalidSpec", message: "bad" })).toMatchObject({
+      Progressing: "False/InvalidSpec",
+      Degraded: "True/InvalidSpec",
+    });
+  });
+
+  test("a refused step: Progressing=False with its reason", () => {
+    const blocked: Step = { ...keep, blocked: { reason: "ScalingNotSupported", message: "m" } };
+    expect(conditions([pod(1, true), pod(2, true), pod(3, true)], blocked).Progressing).toBe(
+      "False/ScalingNotSupported",
+    );
+  });
+
+  test("members, counts, version and connection string", () => {
+    const s = computeStatus({
+      cluster,
+      observed: observed([pod(1, true), pod(2, false)]),
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "example.local",
+      now,
+    });
+    expect(s).toMatchObject({
+      observedGeneration: 4,
+      replicas: 3,
+      readyReplicas: 1,
+      version: "3.9.4",
+      connectionString: "zk-client.ns.svc.example.local:2181",
+      members: [
+        { id: 1, pod: "zk-0", role: "follower", ready: true },
+        { id: 2, pod: "zk-1", role: "down", ready: false },
+        { id: 3, pod: "zk-2", role: "down", ready: false },
+      ],
+    });
+    expect(s.leader).toBeUndefined();
+  });
+
+  test("the same observation gives the same status (no write on a no-op pass)", () => {
+    const input = {
+      cluster,
+      observed: observed([pod(1, true)]),
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+    };
+    const first = computeStatus({ ...input, now });
+    const again = computeStatus({
+      ...input,
+      cluster: { ...cluster, status: first },
+      now: new Date("2026-02-02T00:00:00Z"),
+    });
+    expect(sameStatus(first, again)).toBe(true);
+  });
+});
+
+describe("mergeConditions", () => {
+  test("keeps lastTransitionTime while the status stays, moves it when the status changes", () => {
+    const prev = [
+      {
+        type: "Available" as const,
+        status: "False" as const,
+        reason: "A",
+        message: "m",
+        lastTransitionTime: "2025-01-01T00:00:00Z",
+      },
+    ];
+    const same = mergeConditions(
+      prev,
+      [{ type: "Available", status: "False", reason: "B", message: "n" }],
+      now,
+      1,
+    );
+    expect(same[0]?.lastTransitionTime).toBe("2025-01-01T00:00:00Z");
+    const changed = mergeConditions(
+      prev,
+      [{ type: "Available", status: "True", reason: "C", message: "o" }],
+      now,
+      1,
+    );
+    expect(changed[0]?.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
+  });
+});
+
+test.each([
+  ["zookeeper:3.9.4", "3.9.4"],
+  ["docker.io/library/zookeeper:3.9.4@sha256:abc", "3.9.4"],
+  ["registry:5000/zookeeper", null],
+  [null, null],
+])("imageTag(%s) = %s", (image, tag) => {
+  expect(imageTag(image)).toBe(tag);
+});
+
+test.each([
+  [1, 1],
+  [3, 2],
+  [4, 3],
+  [5, 3],
+])("quorum of %i is %i", (n, q) => {
+  expect(quorumSize(n)).toBe(q);
+});

@@ -1,0 +1,437 @@
+// The reconcile loop against a real API server and controller-manager (no kubelet: pods stay
+// Pending, so members are honestly "down"). The operator runs in this process, watching one
+// namespace of its own.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { waitFor } from "../../../e2e/rig/processes.ts";
+import { API_VERSION, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
+import { CONFIG_HASH_ANNOTATION } from "../../src/build/labels.ts";
+import type { RunningOperator } from "../../src/main.ts";
+import { CLUSTER_RESOURCE } from "../../src/reconcile/reconcile.ts";
+import {
+  RESOURCES,
+  collectionPath,
+  objectPath,
+  type KubeObject,
+  type ResourceType,
+} from "../../src/runtime/kube.ts";
+import {
+  adminClient,
+  apiServerWrites,
+  getObject,
+  installCrd,
+  kubectlFor,
+  metricValue,
+  startInProcess,
+  testConfig,
+  waitQuiet,
+} from "./support.ts";
+
+const kubeconfig = inject("kubeconfig");
+const kubectl = kubectlFor(kubeconfig);
+const admin = await adminClient(kubeconfig);
+const namespace = `rec-${randomBytes(3).toString("hex")}`;
+let op: RunningOperator;
+
+interface Obj extends KubeObject {
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  status?: Record<string, unknown>;
+}
+
+const CHILDREN: [ResourceType, (n: string) => string][] = [
+  [RESOURCES.ConfigMap, (n) => `${n}-config`],
+  [RESOURCES.Secret, (n) => `${n}-admin`],
+  [RESOURCES.Service, (n) => `${n}-headless`],
+  [RESOURCES.Service, (n) => `${n}-client`],
+  [RESOURCES.PodDisruptionBudget, (n) => n],
+  [RESOURCES.StatefulSet, (n) => n],
+];
+
+function childId(type: ResourceType, name: string): string {
+  return `${type.kind}/${name}`;
+}
+
+async function createCluster(name: string, spec: object): Promise<ZooKeeperCluster> {
+  return admin.request<ZooKeeperCluster>("POST", collectionPath(CLUSTER_RESOURCE, namespace), {
+    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
+  });
+}
+
+async function patchCluster(name: string, patch: object): Promise<ZooKeeperCluster> {
+  return admin.request<ZooKeeperCluster>("PATCH", objectPath(CLUSTER_RESOURCE, namespace, name), {
+    body: patch,
+    contentType: "application/merge-patch+json",
+  });
+}
+
+async function getCluster(name: string): Promise<ZooKeeperCluster | null> {
+  return getObject<ZooKeeperCluster & KubeObject>(admin, CLUSTER_RESOURCE, namespace, name);
+}
+
+async function children(name: string): Promise<Map<string, Obj | null>> {
+  const out = new Map<string, Obj | null>();
+  for (const [type, childName] of CHILDREN) {
+    out.set(childId(type, childName(name)), await getObject<Obj>(admin, type, namespace, childName(name)));
+  }
+  return out;
+}
+
+async function waitForChildren(name: string): Promise<Map<string, Obj>> {
+  return waitFor(`every child of ${name}`, async () => {
+    const all = await children(name);
+    return [...all.values()].every((o) => o !== null) ? (all as Map<string, Obj>) : undefined;
+  });
+}
+
+/** What changes only when someone changes an object: generation where the kind has one, else resourceVersion. */
+function version(o: Obj | null | undefined): string {
+  if (!o) return "absent";
+  return o.metadata?.generation !== undefined
+    ? `g${o.metadata.generation}`
+    : `rv${o.metadata?.resourceVersion ?? ""}`;
+}
+
+function condition(c: ZooKeeperCluster | null, type: string) {
+  return c?.status?.conditions?.find((x) => x.type === type);
+}
+
+beforeAll(async () => {
+  await installCrd(kubeconfig);
+  await kubectl(["create", "namespace", namespace]);
+  op = await startInProcess(testConfig(kubeconfig, { namespaces: [namespace] }));
+});
+
+afterAll(async () => {
+  await op.stop();
+  await kubectl(["delete", "namespace", namespace, "--wait=false", "--ignore-not-found"]);
+});
+
+describe("a new ZooKeeperCluster", () => {
+  test("gets every child with the expected spec, a filled status and printer columns, and Events", async () => {
+    const created = await createCluster("zk-a", { replicas: 3 });
+    const all = await waitForChildren("zk-a");
+    const uid = created.metadata.uid;
+    for (const [id, obj] of all) {
+      const owner = obj.metadata?.ownerReferences?.[0];
+      expect(owner, id).toMatchObject({
+        kind: KIND,
+        name: "zk-a",
+        uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      });
+      expect(obj.metadata?.labels?.["app.kubernetes.io/managed-by"], id).toBe("zk-operator");
+    }
+    const sts = all.get("StatefulSet/zk-a");
+    expect(sts?.spec).toMatchObject({
+      replicas: 3,
+      podManagementPolicy: "Parallel",
+      updateStrategy: { type: "OnDelete" },
+      serviceName: "zk-a-headless",
+    });
+    const template = sts?.spec?.template as { metadata: { annotations: Record<string, string> } };
+    expect(template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]+$/);
+    expect(all.get("Service/zk-a-headless")?.spec).toMatchObject({
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+    });
+    expect(all.get("Service/zk-a-client")?.spec).toMatchObject({ type: "ClusterIP" });
+    expect(all.get("PodDisruptionBudget/zk-a")?.spec).toMatchObject({ maxUnavailable: 1 });
+    const cm = all.get("ConfigMap/zk-a-config");
+    expect(cm?.data?.members).toBe("version=0\n1=participant\n2=participant\n3=participant\n");
+    expect(cm?.data?.["zoo.cfg.static"]).toContain("tickTime=2000");
+    const secret = all.get("Secret/zk-a-admin");
+    const password = Buffer.from(secret?.data?.password ?? "", "base64").toString();
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    expect(Buffer.from(secret?.data?.superDigest ?? "", "base64").toString()).toMatch(
+      /^super:[A-Za-z0-9+/=]+$/,
+    );
+
+    // Status: from Kubernetes objects only; no kubelet, so no member is ready.
+    const cluster = await waitFor("the status of zk-a", async () => {
+      const c = await getCluster("zk-a");
+      return c?.status?.observedGeneration === c?.metadata.generation && c?.status?.version ? c : undefined;
+    });
+    expect(cluster.status).toMatchObject({
+      replicas: 3,
+      readyReplicas: 0,
+      version: "3.9.4",
+      connectionString: `zk-a-client.${namespace}.svc.cluster.local:2181`,
+      members: [
+        { id: 1, pod: "zk-a-0", role: "down", ready: false },
+        { id: 2, pod: "zk-a-1", role: "down", ready: false },
+        { id: 3, pod: "zk-a-2", role: "down", ready: false },
+      ],
+    });
+    expect(condition(cluster, "Available")).toMatchObject({ status: "False", reason: "QuorumNotReady" });
+    expect(condition(cluster, "Available")?.message).toBe("0 of 3 members are ready; a quorum needs 2");
+    expect(condition(cluster, "Progressing")?.status).toBe("True");
+    expect(condition(cluster, "Degraded")).toBeDefined();
+
+    const table = await kubectl(["get", "zk", "zk-a", "-n", namespace]);
+    const [header, row] = table.trim().split("\n");
+    expect(header?.split(/\s+/)).toEqual([
+      "NAME",
+      "REPLICAS",
+      "READY",
+      "LEADER",
+      "VERSION",
+      "AVAILABLE",
+      "AGE",
+    ]);
+    // No leader while no member serves: the LEADER cell is empty.
+    expect(row?.split(/\s+/).slice(0, 5)).toEqual(["zk-a", "3", "0", "3.9.4", "False"]);
+
+    const events = await admin.request<{
+      items: { reason: string; note: string; regarding: { name: string } }[];
+    }>("GET", `${collectionPath(RESOURCES.Event, namespace)}?fieldSelector=regarding.name=zk-a`);
+    const created_ = events.items.filter((e) => e.reason === "Created").map((e) => e.note);
+    expect(created_).toEqual([
+      "Created ConfigMap zk-a-config, Secret zk-a-admin, Service zk-a-headless, Service zk-a-client, PodDisruptionBudget zk-a, StatefulSet zk-a",
+    ]);
+  });
+});
+
+describe("a change of a user-facing field", () => {
+  const cases: { field: string; patch: object; changes: string[]; check: (all: Map<string, Obj>) => void }[] =
+    [
+      {
+        field: "image",
+        patch: { spec: { image: "docker.io/library/zookeeper:3.9.3" } },
+        changes: ["StatefulSet/zk-b"],
+        check: (all) => {
+          expect(JSON.stringify(all.get("StatefulSet/zk-b")?.spec)).toContain(
+            "docker.io/library/zookeeper:3.9.3",
+          );
+        },
+      },
+      {
+        field: "resources",
+        patch: {
+          spec: { resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "1Gi" } } },
+        },
+        changes: ["StatefulSet/zk-b"],
+        check: (all) => {
+          expect(JSON.stringify(all.get("StatefulSet/zk-b")?.spec)).toContain('"cpu":"250m"');
+        },
+      },
+      {
+        field: "config.tickTime (rolls the pods through the config hash)",
+        patch: { spec: { config: { tickTime: 3000 } } },
+        changes: ["ConfigMap/zk-b-config", "StatefulSet/zk-b"],
+        check: (all) => {
+          expect(all.get("ConfigMap/zk-b-config")?.data?.["zoo.cfg.static"]).toContain("tickTime=3000");
+        },
+      },
+      {
+        field: "disruptionBudget.maxUnavailable",
+        patch: { spec: { disruptionBudget: { maxUnavailable: 2 } } },
+        changes: ["PodDisruptionBudget/zk-b"],
+        check: (all) => {
+          expect(all.get("PodDisruptionBudget/zk-b")?.spec?.maxUnavailable).toBe(2);
+        },
+      },
+      {
+        field: "service.type and annotations",
+        patch: { spec: { service: { type: "NodePort", annotations: { "example.com/lb": "internal" } } } },
+        changes: ["Service/zk-b-client"],
+        check: (all) => {
+          const svc = all.get("Service/zk-b-client");
+          expect(svc?.spec?.type).toBe("NodePort");
+          expect(svc?.metadata?.annotations?.["example.com/lb"]).toBe("internal");
+        },
+      },
+      {
+        field: "pod.labels and pod.annotations",
+        patch: { spec: { pod: { labels: { team: "data" }, annotations: { "example.com/scrape": "yes" } } } },
+        changes: ["StatefulSet/zk-b"],
+        check: (all) => {
+          const t = all.get("StatefulSet/zk-b")?.spec?.template as {
+            metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+          };
+          expect(t.metadata.labels.team).toBe("data");
+          expect(t.metadata.annotations["example.com/scrape"]).toBe("yes");
+        },
+      },
+    ];
+
+  beforeAll(async () => {
+    await createCluster("zk-b", { replicas: 5 });
+    await waitForChildren("zk-b");
+    await waitQuiet(op);
+  });
+
+  test.each(cases)("$field changes only $changes", async ({ patch, changes, check }) => {
+    const before = await children("zk-b");
+    const hashBefore = (
+      before.get("StatefulSet/zk-b")?.spec?.template as { metadata: { annotations: Record<string, string> } }
+    ).metadata.annotations[CONFIG_HASH_ANNOTATION];
+    await patchCluster("zk-b", patch);
+    await waitFor(`${changes.join(", ")} to change`, async () => {
+      const now = await children("zk-b");
+      return changes.every((id) => version(now.get(id)) !== version(before.get(id)));
+    });
+    await waitQuiet(op);
+    const after = await children("zk-b");
+    check(after as Map<string, Obj>);
+    for (const [id, obj] of after) {
+      if (changes.includes(id)) continue;
+      expect(version(obj), `${id} must not change`).toBe(version(before.get(id)));
+    }
+    const hashAfter = (
+      after.get("StatefulSet/zk-b")?.spec?.template as { metadata: { annotations: Record<string, string> } }
+    ).metadata.annotations[CONFIG_HASH_ANNOTATION];
+    if (changes.includes("ConfigMap/zk-b-config")) expect(hashAfter).not.toBe(hashBefore);
+    else expect(hashAfter).toBe(hashBefore);
+  });
+
+  test("a replicas change is refused visibly: the ensemble is kept and the status says why", async () => {
+    const before = await children("zk-b");
+    await patchCluster("zk-b", { spec: { replicas: 3, disruptionBudget: { maxUnavailable: 1 } } });
+    const c = await waitFor("Progressing=False ScalingNotSupported", async () => {
+      const x = await getCluster("zk-b");
+      return condition(x, "Progressing")?.reason === "ScalingNotSupported" ? x : undefined;
+    });
+    expect(condition(c, "Progressing")?.status).toBe("False");
+    expect(condition(c, "Progressing")?.message).toContain(
+      "spec.replicas is 3 but the ensemble has 5 members",
+    );
+    await waitQuiet(op);
+    const after = await children("zk-b");
+    expect(version(after.get("StatefulSet/zk-b"))).toBe(version(before.get("StatefulSet/zk-b")));
+    expect(after.get("ConfigMap/zk-b-config")?.data?.members).toBe(
+      before.get("ConfigMap/zk-b-config")?.data?.members,
+    );
+  });
+});
+
+describe("children are kept", () => {
+  test("a deleted child is recreated", async () => {
+    const before = await children("zk-a");
+    for (const [type, name] of [
+      [RESOURCES.ConfigMap, "zk-a-config"],
+      [RESOURCES.Service, "zk-a-client"],
+      [RESOURCES.StatefulSet, "zk-a"],
+    ] as const) {
+      const oldUid = before.get(childId(type, name))?.metadata?.uid;
+      await admin.request("DELETE", objectPath(type, namespace, name));
+      const recreated = await waitFor(`${type.kind}/${name} to be recreated`, async () => {
+        const o = await getObject<Obj>(admin, type, namespace, name);
+        return o && o.metadata?.uid !== oldUid ? o : undefined;
+      });
+      expect(recreated.metadata?.ownerReferences?.[0]?.name).toBe("zk-a");
+    }
+    // The admin password survives: it is generated once and read back, never regenerated.
+    const secretAfter = await getObject<Obj>(admin, RESOURCES.Secret, namespace, "zk-a-admin");
+    expect(secretAfter?.data?.password).toBe(before.get("Secret/zk-a-admin")?.data?.password);
+  });
+
+  test("a field we own, changed by someone else, is restored; a field we do not own is left alone", async () => {
+    await waitQuiet(op);
+    await kubectl([
+      "-n",
+      namespace,
+      "patch",
+      "pdb",
+      "zk-a",
+      "--type=merge",
+      "-p",
+      '{"spec":{"maxUnavailable":2}}',
+    ]);
+    await kubectl(["-n", namespace, "annotate", "service", "zk-a-client", "example.com/owner=another-tool"]);
+    await kubectl(["-n", namespace, "label", "statefulset", "zk-a", "example.com/team=storage"]);
+    await waitFor("the PDB to be restored", async () => {
+      const pdb = await getObject<Obj>(admin, RESOURCES.PodDisruptionBudget, namespace, "zk-a");
+      return pdb?.spec?.maxUnavailable === 1;
+    });
+    await waitQuiet(op);
+    // Reconcile once more on purpose: a pass must still leave the other tool's fields alone.
+    op.controller.resyncAll();
+    await waitQuiet(op);
+    const svc = await getObject<Obj>(admin, RESOURCES.Service, namespace, "zk-a-client");
+    expect(svc?.metadata?.annotations?.["example.com/owner"]).toBe("another-tool");
+    const sts = await getObject<Obj>(admin, RESOURCES.StatefulSet, namespace, "zk-a");
+    expect(sts?.metadata?.labels?.["example.com/team"]).toBe("storage");
+    expect(sts?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("zk-operator");
+  });
+});
+
+describe("a no-op resync", () => {
+  test("writes nothing", async () => {
+    await waitQuiet(op, 3000);
+    const resources = [
+      "configmaps",
+      "secrets",
+      "services",
+      "statefulsets",
+      "poddisruptionbudgets",
+      "zookeeperclusters",
+    ];
+    const metricsBefore = await op.metrics.registry.metrics();
+    const serverBefore = await apiServerWrites(admin, resources);
+    const passesBefore = metricValue(metricsBefore, "zk_operator_reconcile_total");
+    op.controller.resyncAll();
+    await waitFor("every cluster to be reconciled once more", async () => {
+      const text = await op.metrics.registry.metrics();
+      return metricValue(text, "zk_operator_reconcile_total") >= passesBefore + 2;
+    });
+    await waitQuiet(op);
+    const serverAfter = await apiServerWrites(admin, resources);
+    const metricsAfter = await op.metrics.registry.metrics();
+    expect(serverAfter).toEqual(serverBefore);
+    // The operator's own count covers Events too (other components write Events as well).
+    for (const verb of ["POST", "PUT", "PATCH", "DELETE"]) {
+      expect(metricValue(metricsAfter, "zk_operator_kube_requests_total", { verb }), verb).toBe(
+        metricValue(metricsBefore, "zk_operator_kube_requests_total", { verb }),
+      );
+    }
+  });
+});
+
+describe("an invalid spec the schema cannot catch", () => {
+  test("is terminal: the status says why, an Event is recorded, and the operator does not retry", async () => {
+    await createCluster("zk-tls", { replicas: 3, tls: { client: { secretName: "zk-tls-client" } } });
+    const c = await waitFor("Degraded=True", async () => {
+      const x = await getCluster("zk-tls");
+      return condition(x, "Degraded")?.status === "True" ? x : undefined;
+    });
+    expect(condition(c, "Degraded")).toMatchObject({ reason: "UnsupportedSpec" });
+    expect(condition(c, "Degraded")?.message).toContain("spec.tls is not supported");
+    expect(condition(c, "Progressing")).toMatchObject({ status: "False", reason: "UnsupportedSpec" });
+    expect(await getObject(admin, RESOURCES.StatefulSet, namespace, "zk-tls")).toBeNull();
+    await waitQuiet(op);
+    const terminalBefore = metricValue(await op.metrics.registry.metrics(), "zk_operator_reconcile_total", {
+      result: "terminal",
+    });
+    // No hot loop: over three seconds without changes there is no further pass.
+    await new Promise((r) => setTimeout(r, 3000));
+    const terminalAfter = metricValue(await op.metrics.registry.metrics(), "zk_operator_reconcile_total", {
+      result: "terminal",
+    });
+    expect(terminalAfter).toBe(terminalBefore);
+    const events = await admin.request<{ items: { reason: string; type: string }[] }>(
+      "GET",
+      `${collectionPath(RESOURCES.Event, namespace)}?fieldSelector=regarding.name=zk-tls`,
+    );
+    expect(events.items.some((e) => e.reason === "UnsupportedSpec" && e.type === "Warning")).toBe(true);
+
+    // Fixing the spec is the change the operator waits for.
+    await admin.request("PATCH", objectPath(CLUSTER_RESOURCE, namespace, "zk-tls"), {
+      body: [{ op: "remove", path: "/spec/tls" }],
+      contentType: "application/json-patch+json",
+    });
+    await waitForChildren("zk-tls");
+  });
+});
+
+describe("a deleted ZooKeeperCluster", () => {
+  test("has its children garbage-collected", async () => {
+    await admin.request("DELETE", objectPath(CLUSTER_RESOURCE, namespace, "zk-a"));
+    await waitFor(
+      "every child of zk-a to be gone",
+      async () => [...(await children("zk-a")).values()].every((o) => o === null),
+      { timeoutMs: 90_000 },
+    );
+  });
+});
