@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds and fetches what the rig's node (kubelet + containerd) needs besides build-tools.sh's
+# control-plane binaries, into a cache folder outside the checkout keyed by version:
+#   - Debian's containerd, runc, CNI plugins, iptables, conntrack and socat (apt-get, when missing);
+#   - the pod sandbox ("pause") binary from e2e/rig/node/pause (static Go);
+#   - a static busybox from Debian's busybox-static (the shell of the rig's test image);
+#   - kube-proxy at the pinned Kubernetes version (same module setup as build-tools.sh);
+#   - CoreDNS with the rig's plugins only (e2e/rig/node/coredns/main.go) at COREDNS_VERSION;
+#   - rancher's local-path-provisioner at LOCAL_PATH_PROVISIONER_VERSION (dynamic PVs).
+# Prints the node bin folder on its last line. Run as root (apt-get).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+# Pinned here until versions.env (owned by the control-plane rig) takes it.
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+LOCAL_PATH_PROVISIONER_VERSION=${LOCAL_PATH_PROVISIONER_VERSION:-v0.0.30}
+
+cache_root=${ZK_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zk-operator-rig}
+bin="$cache_root/node-bin-k8s-$KUBERNETES_VERSION"
+work="$cache_root/build"
+mkdir -p "$bin" "$work"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+
+# Debian packages of the node. The packages' own service files are not used: no systemd here,
+# and the rig starts containerd itself with its state in a rig folder.
+need=()
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null || need+=(iptables)
+command -v conntrack >/dev/null || need+=(conntrack)
+command -v socat >/dev/null || need+=(socat)
+if ((${#need[@]})); then
+  echo "installing ${need[*]} from Debian" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
+fi
+
+# The sandbox binary is rebuilt when its source changes (its hash is in the file name).
+pause_hash=$(cat "$here/node/pause/main.go" "$here/node/pause/go.mod" | sha256sum | cut -c1-12)
+if [[ ! -x "$bin/pause-$pause_hash" ]]; then
+  echo "building pause ($pause_hash)" >&2
+  (cd "$here/node/pause" && GOFLAGS= go build -trimpath -ldflags "-s -w" -o "$bin/pause-$pause_hash" .)
+fi
+ln -sfn "pause-$pause_hash" "$bin/pause"
+
+if [[ ! -x "$bin/busybox" ]]; then
+  echo "fetching busybox-static from Debian" >&2
+  tmp=$(mktemp -d) && chmod 755 "$tmp" # apt-get download runs as _apt
+  (cd "$tmp" && apt-get download busybox-static >&2 && dpkg-deb -x busybox-static_*.deb root)
+  cp "$tmp/root/bin/busybox" "$bin/busybox"
+  rm -rf "$tmp"
+fi
+
+if [[ ! -x "$bin/kube-proxy" ]]; then
+  # A module of its own beside build-tools.sh's, with the same replace directives: the
+  # control-plane build's go.mod stays untouched.
+  src="$work/kubernetes-$KUBERNETES_VERSION"
+  mod="$work/kube-proxy-$KUBERNETES_VERSION"
+  if [[ ! -f "$src/.resolved" ]]; then
+    echo "run e2e/rig/build-tools.sh first (it resolves the Kubernetes module in $src)" >&2
+    exit 1
+  fi
+  mkdir -p "$mod"
+  if [[ ! -f "$mod/.resolved" ]]; then
+    cp "$src/go.mod" "$src/go.sum" "$mod/"
+    (
+      cd "$mod"
+      go mod edit -module=rig/kube-proxy
+      printf 'package main\nimport _ "k8s.io/kubernetes/cmd/kube-proxy"\nfunc main() {}\n' >tools.go
+      go mod tidy
+      touch .resolved
+    )
+  fi
+  minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
+  ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  echo "building kube-proxy $KUBERNETES_VERSION (first run only)" >&2
+  (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bin/kube-proxy" k8s.io/kubernetes/cmd/kube-proxy)
+fi
+coredns_hash=$(cat "$here/node/coredns/main.go" | sha256sum | cut -c1-12)
+if [[ ! -x "$bin/coredns-$COREDNS_VERSION-$coredns_hash" ]]; then
+  mod="$work/coredns-$COREDNS_VERSION"
+  mkdir -p "$mod"
+  cp "$here/node/coredns/main.go" "$mod/main.go"
+  echo "building coredns $COREDNS_VERSION (first run only; a few minutes)" >&2
+  (
+    cd "$mod"
+    [[ -f go.mod ]] || go mod init rig/coredns >/dev/null 2>&1
+    go mod edit -require="github.com/coredns/coredns@$COREDNS_VERSION"
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$bin/coredns-$COREDNS_VERSION-$coredns_hash" .
+  )
+fi
+ln -sfn "coredns-$COREDNS_VERSION-$coredns_hash" "$bin/coredns"
+
+lpp="local-path-provisioner-$LOCAL_PATH_PROVISIONER_VERSION"
+if [[ ! -x "$bin/$lpp" ]]; then
+  echo "building local-path-provisioner $LOCAL_PATH_PROVISIONER_VERSION (first run only; a few minutes)" >&2
+  gobin=$(mktemp -d)
+  # Its own module (go.mod without replace directives), so `go install pkg@version` builds it as released.
+  GOFLAGS= GOBIN="$gobin" go install -trimpath -ldflags "-s -w" \
+    "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION"
+  mv "$gobin/local-path-provisioner" "$bin/$lpp"
+  rm -rf "$gobin"
+fi
+ln -sfn "$lpp" "$bin/local-path-provisioner"
+echo "$bin"

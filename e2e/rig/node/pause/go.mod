@@ -1,0 +1,3 @@
+module zk-rig/pause
+
+go 1.22
