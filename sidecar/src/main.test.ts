@@ -1,7 +1,7 @@
 // The CLI as the kubelet runs it: a real `node sidecar/src/main.ts` process, its exit code and its
 // one-line message for every bad input, and what it leaves on disk.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -154,14 +154,26 @@ describe("zk-sidecar init", () => {
   }
 
   it("refuses an unwritable config directory with exit 5", async () => {
-    // As root every directory is writable: run as nobody then, on a directory only root may write.
+    // Root may write into any directory whatever its mode bits; only a read-only mount stops it.
+    // So as root the directory becomes a read-only bind mount (EROFS), otherwise mode 0555 (EACCES).
+    // (Running as another uid instead fails wherever the checkout's parent is private, as in CI.)
     const asRoot = process.getuid?.() === 0;
-    chmodSync(conf(), 0o555);
-    if (asRoot) chmodSync(data(), 0o777);
-    const r = await run(["init"], env, asRoot ? 65534 : undefined);
-    expect(r.code).toBe(EXIT_CODES.notWritable);
-    expect(r.stderr).toBe(`zk-sidecar: config directory ${conf()} is not a writable directory: EACCES\n`);
-    expect(readdirSync(data())).toEqual([]);
+    if (asRoot) {
+      execFileSync("mount", ["--bind", conf(), conf()]);
+      execFileSync("mount", ["-o", "remount,bind,ro", conf()]);
+    } else {
+      chmodSync(conf(), 0o555);
+    }
+    try {
+      const r = await run(["init"], env);
+      expect(r.code).toBe(EXIT_CODES.notWritable);
+      expect(r.stderr).toBe(
+        `zk-sidecar: config directory ${conf()} is not a writable directory: ${asRoot ? "EROFS" : "EACCES"}\n`,
+      );
+      expect(readdirSync(data())).toEqual([]);
+    } finally {
+      if (asRoot) execFileSync("umount", [conf()]);
+    }
   });
 
   it("waits for its own DNS name in a pod, then fails with exit 6 and writes nothing", async () => {
