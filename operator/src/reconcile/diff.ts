@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { GROUP } from "../api/types.ts";
 import type { KubeObject } from "../runtime/kube.ts";
+import { parseQuantity } from "../api/quantity.ts";
 
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 
@@ -94,30 +95,15 @@ function isEmpty(v: unknown): boolean {
   return false;
 }
 
-const QUANTITY = /^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const FACTORS: Record<string, number> = {
-  "": 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 /** The API server canonicalises resource quantities ("0.5" → "500m"); equal values match. */
 export function sameQuantity(a: string, b: string): boolean {
-  const qa = QUANTITY.exec(a);
-  const qb = QUANTITY.exec(b);
-  if (!qa?.[1] || !qb?.[1]) return false;
-  const va = Number(qa[1]) * (FACTORS[qa[2] ?? ""] ?? NaN);
-  const vb = Number(qb[1]) * (FACTORS[qb[2] ?? ""] ?? NaN);
+  let va: number;
+  let vb: number;
+  try {
+    va = parseQuantity(a);
+    vb = parseQuantity(b);
+  } catch {
+    return false;
+  }
   return Number.isFinite(va) && Math.abs(va - vb) <= Math.abs(va) * 1e-12;
 }
