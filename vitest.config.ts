@@ -1,6 +1,7 @@
 // Test tiers from DESIGN.md, one vitest project each. `unit` needs nothing outside our code;
 // `zk` starts real ZooKeeper servers; `kube` starts a real etcd + kube-apiserver +
-// controller-manager + scheduler. Each tier's global setup starts and stops what it needs.
+// controller-manager + scheduler; `e2e` a whole single-node cluster with our images and chart.
+// Each tier's global setup starts and stops what it needs.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -32,6 +33,18 @@ export default defineConfig({
           exclude: ["node_modules/**"],
           globalSetup: ["e2e/rig/setup-kube.ts"],
           testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/test/cluster/**/*.test.ts"],
+          exclude: ["node_modules/**"],
+          globalSetup: ["e2e/rig/setup-cluster.ts"],
+          testTimeout: 300_000,
+          // The global setup may build the images and the rig's tools first.
           hookTimeout: 300_000,
           fileParallelism: false,
         },

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and fetches what the rig's node (kubelet + containerd) needs besides build-tools.sh's
 # control-plane binaries, into a cache folder outside the checkout keyed by version:
-#   - Debian's containerd, runc, CNI plugins, iptables, conntrack and socat (apt-get, when missing);
+#   - Debian's containerd, runc, CNI plugins, iptables, conntrack, socat, docker.io and debootstrap
+#     (apt-get, when missing);
 #   - the pod sandbox ("pause") binary from e2e/rig/node/pause (static Go);
 #   - a static busybox from Debian's busybox-static (the shell of the rig's test image);
 #   - kube-proxy at the pinned Kubernetes version (same module setup as build-tools.sh);
@@ -12,9 +13,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
-# Pinned here until versions.env (owned by the control-plane rig) takes it.
-COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
-LOCAL_PATH_PROVISIONER_VERSION=${LOCAL_PATH_PROVISIONER_VERSION:-v0.0.30}
 
 cache_root=${ZK_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zk-operator-rig}
 bin="$cache_root/node-bin-k8s-$KUBERNETES_VERSION"
@@ -31,6 +29,9 @@ command -v runc >/dev/null || need+=(runc)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v socat >/dev/null || need+=(socat)
+# Building our images (e2e/rig/node/project-images.ts): a Docker engine and debootstrap.
+[[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 if ((${#need[@]})); then
   echo "installing ${need[*]} from Debian" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2

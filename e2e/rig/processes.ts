@@ -223,6 +223,15 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Records `pid` in the block, so that releasing or reaping the block ends it. For processes the
+ * rig did not spawn itself but that must not outlive it (e.g. the containerd a dockerd starts).
+ */
+export function recordProcess(block: Block, name: string, pid: number, command = ""): void {
+  const record: ProcessRecord = { name, pid, startTime: processStartTime(pid) ?? "", command };
+  writeFileSync(join(block.dir, "procs", `${name}.json`), JSON.stringify(record, null, 2));
+}
+
 export interface StartOptions {
   name: string;
   command: string;
@@ -259,15 +268,8 @@ export class RigProcess {
     if (block.persistent) this.child.unref();
     const pid = this.child.pid;
     this.recordPath = join(block.dir, "procs", `${options.name}.json`);
-    if (pid !== undefined) {
-      const record: ProcessRecord = {
-        name: options.name,
-        pid,
-        startTime: processStartTime(pid) ?? "",
-        command: [options.command, ...options.args].join(" "),
-      };
-      writeFileSync(this.recordPath, JSON.stringify(record, null, 2));
-    }
+    if (pid !== undefined)
+      recordProcess(block, options.name, pid, [options.command, ...options.args].join(" "));
     const note = (text: string): void => {
       try {
         appendFileSync(this.logPath, `\n[rig] ${text}\n`);

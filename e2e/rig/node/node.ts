@@ -96,6 +96,8 @@ export interface NodeOptions {
   /** Start local-path-provisioner and the default StorageClass (default: when it is built). */
   storage?: boolean;
   timeoutMs?: number;
+  /** Keep the node after this process exits, until `rig down` (as `rig up cluster` does). */
+  persistent?: boolean;
 }
 
 export interface Node {
@@ -131,8 +133,8 @@ export function nodeStateDir(): string {
 }
 
 interface NodeRecord {
-  /** The process that started the node; while it lives, the node is not stale. */
-  owner: { pid: number; startTime: string };
+  /** The process that started the node; while it lives, the node is not stale. Null: kept by `rig up`. */
+  owner: { pid: number; startTime: string } | null;
   blockDir: string;
   blockCreatedAt: string | null;
   stateDir: string;
@@ -274,17 +276,29 @@ async function endProcesses(records: { pid: number; startTime: string }[], grace
   for (const r of alive) if (isRecordedProcessAlive(r)) signal(r.pid, "SIGKILL");
 }
 
+/** The containerd socket of the running node (e.g. one kept by `rig up`), or null when there is none. */
+export function nodeContainerdAddress(): string | null {
+  if (!existsSync(recordPath())) return null;
+  const record = JSON.parse(readFileSync(recordPath(), "utf8")) as NodeRecord;
+  return existsSync(record.containerdAddress) ? record.containerdAddress : null;
+}
+
 /**
  * Tears down a node whose owner died without stopping it, so that a new node starts on a clean
  * machine. Returns true if there was one. Its block must not be reaped the ordinary way first:
  * removing a block folder with pod mounts in it fails, so this unmounts before it releases.
  */
-export async function cleanStaleNode(): Promise<boolean> {
+export async function cleanStaleNode(options: { includeKept?: boolean } = {}): Promise<boolean> {
   if (!existsSync(recordPath())) return false;
   const record = JSON.parse(readFileSync(recordPath(), "utf8")) as NodeRecord;
   // A record from an older rig has no owner: treat it as stale.
   const owner = (record as Partial<NodeRecord>).owner;
-  if (owner !== undefined && isRecordedProcessAlive(owner)) {
+  if (owner === null && options.includeKept !== true) {
+    throw new Error(
+      `a rig node kept by \`rig up\` is running (logs in ${record.blockDir}/logs); \`npm run rig -- down\` stops it`,
+    );
+  }
+  if (owner != null && isRecordedProcessAlive(owner)) {
     throw new Error(
       `a rig node is already running (owner pid ${owner.pid}, logs in ${record.blockDir}/logs); stop it first`,
     );
@@ -333,7 +347,8 @@ export async function startNode(plane: ControlPlane, options: NodeOptions = {}):
   const withProxy = options.proxy ?? true;
   const withStorage = options.storage ?? existsSync(nodeTool("local-path-provisioner"));
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const block = await claimBlock("node");
+  const persistent = options.persistent ?? false;
+  const block = await claimBlock("node", { persistent });
   const stateDir = nodeStateDir();
   await unmountUnder(stateDir);
   rmSync(stateDir, { recursive: true, force: true });
@@ -343,7 +358,7 @@ export async function startNode(plane: ControlPlane, options: NodeOptions = {}):
   const procs: RigProcess[] = [];
   let containerd: Containerd | undefined;
   const record: NodeRecord = {
-    owner: { pid: process.pid, startTime: processStartTime(process.pid) ?? "" },
+    owner: persistent ? null : { pid: process.pid, startTime: processStartTime(process.pid) ?? "" },
     blockDir: block.dir,
     blockCreatedAt: listBlocks().find((b) => b.id === block.id)?.owner?.createdAt ?? null,
     stateDir,

@@ -1,0 +1,205 @@
+// A whole local Kubernetes with our operator in it: the rig's control plane and node, our images
+// built from the Dockerfiles and loaded into the node, and the chart installed with helm. The
+// end-to-end suite starts one per run; `npm run rig -- up cluster` (and so `make demo`) keeps one
+// until `npm run rig -- down`.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  missingTools,
+  readControlPlaneInfo,
+  runKubectl,
+  startControlPlane,
+  toolPath,
+  type ControlPlane,
+} from "./kube-control-plane.ts";
+import { repoRoot, runRoot } from "./paths.ts";
+import { listBlocks } from "./processes.ts";
+import { importImage } from "./node/images.ts";
+import { controlPlaneArgsForNode, nodeContainerdAddress, startNode, type Node } from "./node/node.ts";
+import { buildProjectImages, PROJECT_IMAGES, type ProjectImages } from "./node/project-images.ts";
+import { missingNodeTools } from "./node/tools.ts";
+
+export const OPERATOR_RELEASE = "zk-operator";
+export const OPERATOR_NAMESPACE = "zk-operator";
+export const CHART_DIR = join(repoRoot, "charts/zookeeper-operator");
+
+export interface LocalCluster {
+  kubeconfigPath: string;
+  server: string;
+  images: ProjectImages;
+  kubectl(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<string>;
+  /** Ends the node and the control plane (not for a cluster kept by `rig up`). */
+  stop(): Promise<void>;
+  node: Node | null;
+  plane: ControlPlane | null;
+}
+
+function runScript(script: string, log: (m: string) => void): Promise<void> {
+  log(`running ${script} (first run only; minutes)`);
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [script], { stdio: ["ignore", "inherit", "inherit"] });
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${script} exited with ${code}`));
+    });
+  });
+}
+
+/** Builds the rig's binaries if they are missing (both scripts are no-ops when cached). */
+export async function ensureRigTools(log: (m: string) => void): Promise<void> {
+  if (missingTools().length > 0 || !existsSync(toolPath("helm")))
+    await runScript(join(repoRoot, "e2e/rig/build-tools.sh"), log);
+  if (missingNodeTools().length > 0) await runScript(join(repoRoot, "e2e/rig/build-node-tools.sh"), log);
+}
+
+/** Runs the pinned helm against `kubeconfigPath`. */
+export function helm(kubeconfigPath: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(toolPath("helm"), ["--kubeconfig", kubeconfigPath, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: join(runRoot(), "helm", "cache"),
+        HELM_CONFIG_HOME: join(runRoot(), "helm", "config"),
+        HELM_DATA_HOME: join(runRoot(), "helm", "data"),
+      },
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`helm ${args.join(" ")} exited with ${code}: ${err.trim() || out.trim()}`));
+    });
+  });
+}
+
+/**
+ * `helm upgrade --install` of our chart with the images built here (pulled never: there is no
+ * registry), waiting until the operator's Deployment is available.
+ */
+export async function installOperator(kubeconfigPath: string, images: ProjectImages): Promise<void> {
+  const tag = (ref: string): string => ref.slice(ref.lastIndexOf(":") + 1);
+  await helm(kubeconfigPath, [
+    "upgrade",
+    "--install",
+    OPERATOR_RELEASE,
+    CHART_DIR,
+    "--namespace",
+    OPERATOR_NAMESPACE,
+    "--create-namespace",
+    "--set",
+    `image.repository=${PROJECT_IMAGES.operator}`,
+    "--set",
+    `image.tag=${tag(images.operator.ref)}`,
+    "--set",
+    "image.pullPolicy=Never",
+    "--set",
+    `sidecarImage=${images.sidecar.ref}`,
+    "--wait",
+    "--timeout",
+    "3m",
+  ]);
+}
+
+/** The record of a cluster kept by `rig up cluster`. */
+function keptRecordPath(): string {
+  return join(runRoot(), "local-cluster.json");
+}
+
+interface KeptRecord {
+  kubeconfigPath: string;
+  server: string;
+  planeBlockDir: string;
+}
+
+/** The kept cluster, when one is recorded and its control plane block still exists. */
+export function keptCluster(): KeptRecord | null {
+  if (!existsSync(keptRecordPath())) return null;
+  const record = JSON.parse(readFileSync(keptRecordPath(), "utf8")) as KeptRecord;
+  const alive =
+    listBlocks().some((b) => b.dir === record.planeBlockDir) && readControlPlaneInfo(record.planeBlockDir);
+  return alive ? record : null;
+}
+
+export function forgetKeptCluster(): void {
+  rmSync(keptRecordPath(), { force: true });
+}
+
+/**
+ * Starts (or, with `persistent`, reuses a kept) control plane and node, builds and loads our
+ * images, and installs the operator. Image builds run while the control plane starts.
+ */
+export async function startLocalCluster(
+  options: { persistent?: boolean; log?: (m: string) => void } = {},
+): Promise<LocalCluster> {
+  const log = options.log ?? (() => {});
+  const persistent = options.persistent ?? false;
+  await ensureRigTools(log);
+  const imagesBuilt = buildProjectImages(log);
+  imagesBuilt.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+
+  const kept = persistent ? keptCluster() : null;
+  let plane: ControlPlane | null = null;
+  let node: Node | null = null;
+  let kubeconfigPath: string;
+  let server: string;
+  let loadImage: (image: ProjectImages[keyof ProjectImages]) => Promise<void>;
+  if (kept !== null) {
+    log(`reusing the kept cluster at ${kept.server}`);
+    kubeconfigPath = kept.kubeconfigPath;
+    server = kept.server;
+    const address = nodeContainerdAddress();
+    if (address === null)
+      throw new Error("the kept cluster has no node; run `npm run rig -- down` and start again");
+    loadImage = (image) => importImage(address, image);
+  } else {
+    const startedAt = Date.now();
+    plane = await startControlPlane({ persistent, extraArgs: controlPlaneArgsForNode() });
+    log(`control plane at ${plane.server} in ${Date.now() - startedAt} ms`);
+    try {
+      node = await startNode(plane, { persistent });
+    } catch (err) {
+      await plane.stop();
+      throw err;
+    }
+    log(`node ${node.name} Ready`);
+    kubeconfigPath = plane.kubeconfigPath;
+    server = plane.server;
+    const started = node;
+    loadImage = (image) => started.loadImage(image);
+    if (persistent) {
+      const record: KeptRecord = { kubeconfigPath, server, planeBlockDir: plane.block.dir };
+      writeFileSync(keptRecordPath(), JSON.stringify(record, null, 2) + "\n");
+    }
+  }
+  const stop = async (): Promise<void> => {
+    await node?.stop();
+    await plane?.stop();
+  };
+  try {
+    const images = await imagesBuilt;
+    for (const image of Object.values(images)) await loadImage(image);
+    log("images loaded into the node's containerd");
+    await installOperator(kubeconfigPath, images);
+    log(`operator installed (helm release ${OPERATOR_RELEASE} in namespace ${OPERATOR_NAMESPACE})`);
+    return {
+      kubeconfigPath,
+      server,
+      images,
+      kubectl: (args, o) => runKubectl(kubeconfigPath, args, o),
+      stop,
+      node,
+      plane,
+    };
+  } catch (err) {
+    if (!persistent) await stop();
+    throw err;
+  }
+}

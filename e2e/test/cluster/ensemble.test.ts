@@ -1,0 +1,258 @@
+// End to end on a real single-node Kubernetes (e2e/rig/local-cluster.ts): the operator runs in a
+// pod from the image Dockerfile.operator builds, installed by our chart; it creates a ZooKeeper
+// ensemble whose pods run our sidecar image and the ZooKeeper image built from Debian's packages.
+// Nothing is faked: clients connect through the cluster's DNS, Services and kube-proxy.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { childNames, selectorLabels } from "../../../operator/src/build/labels.ts";
+import { PORTS } from "../../../sidecar/src/contract.ts";
+import { runKubectl } from "../../rig/kube-control-plane.ts";
+import { OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
+import { waitFor } from "../../rig/processes.ts";
+
+const kubeconfig = inject("clusterKubeconfig");
+const images = inject("images");
+const namespace = `e2e-${randomBytes(3).toString("hex")}`;
+const kubectl = (args: string[], input?: string): Promise<string> =>
+  runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
+const getJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await kubectl([...args, "-o", "json"])) as T;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+interface ClusterJson {
+  status?: {
+    conditions?: Condition[];
+    members?: { id: number; pod: string; role: string; ready: boolean }[];
+    connectionString?: string;
+    replicas?: number;
+  };
+}
+interface List<T> {
+  items: T[];
+}
+interface PodJson {
+  metadata: { name: string };
+  status?: { podIP?: string; phase?: string };
+}
+
+/** A ZooKeeperCluster of `replicas` members running the ZooKeeper image built here. */
+function clusterManifest(name: string, replicas: number, reclaimPolicy: "Retain" | "Delete"): string {
+  return JSON.stringify({
+    apiVersion: "zookeeper.ensemble.dev/v1alpha1",
+    kind: "ZooKeeperCluster",
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      image: images.zookeeper.ref,
+      // There is no registry: the node has the image, and must never try to pull it.
+      imagePullPolicy: "Never",
+      resources: { requests: { cpu: "50m", memory: "384Mi" }, limits: { memory: "384Mi" } },
+      storage: { size: "1Gi", reclaimPolicy },
+      // Debian does not package ZooKeeper's Prometheus provider; the sidecar exports `mntr`.
+      metrics: { enabled: false },
+    },
+  });
+}
+
+/** Waits until `name` is Available with `replicas` ready members; returns its status and the time taken. */
+async function waitAvailable(
+  name: string,
+  replicas: number,
+  since: number,
+): Promise<{ cluster: ClusterJson; ms: number }> {
+  const cluster = await waitFor(
+    `ZooKeeperCluster ${namespace}/${name} Available with ${replicas} ready members`,
+    async () => {
+      const c = await getJson<ClusterJson>(["-n", namespace, "get", "zookeepercluster", name]);
+      const available = c.status?.conditions?.find((x) => x.type === "Available");
+      const ready = c.status?.members?.filter((m) => m.ready).length ?? 0;
+      return available?.status === "True" && ready === replicas ? c : false;
+    },
+    { timeoutMs: 240_000, intervalMs: 500 },
+  );
+  return { cluster, ms: Date.now() - since };
+}
+
+/** ZooKeeper's own CLI, run in the client pod (inside the pod network, with the cluster's DNS). */
+async function zkCli(server: string, ...command: string[]): Promise<string> {
+  return kubectl([
+    "-n",
+    namespace,
+    "exec",
+    "zk-client",
+    "--",
+    "java",
+    "-Xmx48m",
+    "-cp",
+    "/usr/share/java/zookeeper.jar",
+    "org.apache.zookeeper.ZooKeeperMain",
+    "-server",
+    server,
+    ...command,
+  ]);
+}
+
+async function podsOf(name: string): Promise<PodJson[]> {
+  const selector = Object.entries(selectorLabels(name))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return (await getJson<List<PodJson>>(["-n", namespace, "get", "pods", "-l", selector])).items;
+}
+
+async function pvcNames(name: string): Promise<string[]> {
+  const list = await getJson<List<{ metadata: { name: string } }>>(["-n", namespace, "get", "pvc"]);
+  return list.items.map((p) => p.metadata.name).filter((n) => n.startsWith(`data-${name}-`));
+}
+
+/** The children the operator creates for `name`, as `kind/name` of those that exist. */
+async function childrenOf(name: string): Promise<string[]> {
+  const n = childNames(name);
+  const wanted = [
+    `statefulset/${n.statefulSet}`,
+    `service/${n.headless}`,
+    `service/${n.client}`,
+    `poddisruptionbudget/${n.pdb}`,
+    `configmap/${n.configMap}`,
+    `secret/${n.adminSecret}`,
+  ];
+  const out = await kubectl(["-n", namespace, "get", ...wanted, "--ignore-not-found", "-o", "name"]);
+  return out.split("\n").filter(Boolean);
+}
+
+beforeAll(async () => {
+  await kubectl(["create", "namespace", namespace]);
+  // A client pod with ZooKeeper's CLI: the same image, doing nothing until the tests exec into it.
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "zk-client", namespace },
+      spec: {
+        terminationGracePeriodSeconds: 0,
+        containers: [
+          {
+            name: "cli",
+            image: images.zookeeper.ref,
+            imagePullPolicy: "Never",
+            command: ["sleep", "infinity"],
+          },
+        ],
+      },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await kubectl(["delete", "namespace", namespace, "--wait=false"]).catch(() => "");
+});
+
+describe("a 3-member ensemble managed by the operator in a real cluster", () => {
+  const name = "zk";
+  const marker = `/e2e-${randomBytes(4).toString("hex")}`;
+
+  test("becomes Available with 3 ready members, and every member is in one quorum", async () => {
+    const applied = Date.now();
+    await kubectl(["apply", "-f", "-"], clusterManifest(name, 3, "Retain"));
+    const { cluster, ms } = await waitAvailable(name, 3, applied);
+    process.stderr.write(
+      `[e2e] ${namespace}/${name}: Available with 3 ready members ${(ms / 1000).toFixed(1)} s after apply\n`,
+    );
+    const available = cluster.status?.conditions?.find((c) => c.type === "Available");
+    expect(available?.reason).toBe("QuorumReady");
+    expect(cluster.status?.members?.map((m) => m.pod)).toEqual(["zk-0", "zk-1", "zk-2"]);
+    expect(cluster.status?.connectionString).toContain(`${childNames(name).client}.${namespace}.svc`);
+    // ZooKeeper itself agrees: each member's sidecar reports it serving, one of them as leader,
+    // all with the same committed membership of three.
+    const pods = await podsOf(name);
+    expect(pods).toHaveLength(3);
+    const statuses = await Promise.all(
+      pods.map(async (p) => {
+        const res = await fetch(`http://${p.status?.podIP ?? ""}:${PORTS.sidecarHttp}/status`);
+        return (await res.json()) as {
+          myid: number;
+          mode: string;
+          serving: boolean;
+          config: { members: unknown[] } | null;
+        };
+      }),
+    );
+    expect(statuses.map((s) => s.serving)).toEqual([true, true, true]);
+    expect(statuses.filter((s) => s.mode === "leader")).toHaveLength(1);
+    expect(statuses.map((s) => s.config?.members.length)).toEqual([3, 3, 3]);
+  });
+
+  test("a znode written through the client Service is read through each member's stable DNS name", async () => {
+    await waitFor("the client pod running", async () => {
+      const pod = await getJson<PodJson>(["-n", namespace, "get", "pod", "zk-client"]);
+      return pod.status?.phase === "Running";
+    });
+    const client = `${childNames(name).client}.${namespace}.svc.cluster.local:${PORTS.client}`;
+    await zkCli(client, "create", marker, "written-through-the-client-service");
+    for (let ordinal = 0; ordinal < 3; ordinal++) {
+      const member = `${name}-${ordinal}.${childNames(name).headless}.${namespace}.svc.cluster.local:${PORTS.client}`;
+      // A follower serves reads from its own copy, which may lag the write by a moment.
+      const out = await waitFor(
+        `${marker} readable at ${member}`,
+        async () => {
+          const o = await zkCli(member, "get", marker);
+          return o.includes("written-through-the-client-service") ? o : false;
+        },
+        { timeoutMs: 30_000, intervalMs: 1_000 },
+      );
+      expect(out, member).toContain("written-through-the-client-service");
+    }
+  });
+
+  test("the sidecars' and the operator's /metrics answer", async () => {
+    for (const pod of await podsOf(name)) {
+      const res = await fetch(`http://${pod.status?.podIP ?? ""}:${PORTS.sidecarHttp}/metrics`);
+      expect(res.status, pod.metadata.name).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(/^zookeeper_znode_count(\{[^}]*\})? \d+/m);
+      expect(text).toContain("zk_sidecar_probes_total");
+    }
+    const services = await getJson<
+      List<{ metadata: { name: string }; spec: { clusterIP: string; ports: { port: number }[] } }>
+    >(["-n", OPERATOR_NAMESPACE, "get", "services"]);
+    expect(services.items).toHaveLength(1);
+    const svc = services.items[0];
+    // Through the chart's metrics Service (kube-proxy), as Prometheus would scrape it.
+    const res = await fetch(`http://${svc?.spec.clusterIP ?? ""}:${svc?.spec.ports[0]?.port ?? 0}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^zk_operator_reconcile_total\{[^}]*\} [1-9]/m);
+    expect(text).toMatch(/^zk_operator_leader 1$/m);
+  });
+
+  test("deleting the cluster removes its children and keeps its volumes (reclaimPolicy Retain)", async () => {
+    expect(await pvcNames(name)).toHaveLength(3);
+    await kubectl(["-n", namespace, "delete", "zookeepercluster", name, "--wait=true", "--timeout=120s"]);
+    await waitFor(
+      "the cluster's children and pods gone",
+      async () => (await childrenOf(name)).length === 0 && (await podsOf(name)).length === 0,
+      { timeoutMs: 180_000, intervalMs: 1_000 },
+    );
+    expect(await pvcNames(name)).toEqual([`data-${name}-0`, `data-${name}-1`, `data-${name}-2`]);
+  });
+});
+
+describe("reclaimPolicy Delete", () => {
+  test("deleting the cluster deletes its volumes too", async () => {
+    const name = "solo";
+    await kubectl(["apply", "-f", "-"], clusterManifest(name, 1, "Delete"));
+    await waitAvailable(name, 1, Date.now());
+    expect(await pvcNames(name)).toEqual([`data-${name}-0`]);
+    await kubectl(["-n", namespace, "delete", "zookeepercluster", name, "--wait=true", "--timeout=120s"]);
+    await waitFor("the cluster's PVCs gone", async () => (await pvcNames(name)).length === 0, {
+      timeoutMs: 180_000,
+      intervalMs: 1_000,
+    });
+    expect(await childrenOf(name)).toEqual([]);
+  });
+});
