@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine of this kind, and nothing that is already
 # there: Debian's packages, the npm dependencies (with Node 24 from npm's `node` package), and
-# the rig's pinned Kubernetes binaries, etcd and helm (built once into a cache outside the
-# checkout, see e2e/rig/build-tools.sh). Safe to run again.
+# the rig's pinned Kubernetes binaries, etcd and helm, and the node's kube-proxy, CoreDNS,
+# local-path-provisioner and pause (built once into a cache outside the checkout, see
+# e2e/rig/build-tools.sh and build-node-tools.sh). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(zookeeper openssl)
+# zookeeper: the zk tier's servers. The rest is the e2e tier's node and image builds:
+# containerd, runc, the CNI plugins, iptables, conntrack and socat for the kubelet's node, and
+# Debian's Docker engine and debootstrap to build our images (e2e/rig/node/project-images.ts).
+debian_packages=(zookeeper openssl containerd runc containernetworking-plugins iptables conntrack socat docker.io debootstrap)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,3 +34,4 @@ node_version=$(node_modules/.bin/node --version)
 [[ $node_version == v24.* ]] || { echo "expected Node 24 from npm's node package, got $node_version" >&2; exit 1; }
 
 bash e2e/rig/build-tools.sh >/dev/null
+bash e2e/rig/build-node-tools.sh >/dev/null

@@ -1,11 +1,13 @@
 // `npm run rig -- up|down|status`: the rig for developers. `up zk` starts a ZooKeeper ensemble
-// and `up kube` a control plane that keep running after this command exits, until `down`.
+// and `up kube` a control plane that keep running after this command exits, until `down`;
+// `up cluster` a control plane with a node, our images and the operator (what `make demo` uses).
 import { parseArgs } from "node:util";
-import { isRecordedProcessAlive, listBlocks, reapStaleBlocks, releaseBlockById } from "./processes.ts";
+import { isRecordedProcessAlive, listBlocks } from "./processes.ts";
 import { createEnsemble } from "./zk-ensemble.ts";
 
 const usage = `usage: npm run rig -- up zk [--size N] [--name NAME]
        npm run rig -- up kube
+       npm run rig -- up cluster
        npm run rig -- status
        npm run rig -- down`;
 
@@ -20,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
     case "up":
       if (what === "zk") return upZk(Number(values.size), values.name);
       if (what === "kube") return upKube();
+      if (what === "cluster") return upCluster();
       break;
     case "status":
       return status();
@@ -87,16 +90,24 @@ function status(): number {
 }
 
 async function down(): Promise<number> {
-  const reaped = await reapStaleBlocks();
-  for (const b of listBlocks()) {
-    if (b.owner?.pid !== null && b.owner !== null) {
-      console.log(`block ${b.id} belongs to a running test (pid ${b.owner.pid}); left alone`);
-      continue;
-    }
-    await releaseBlockById(b.id);
-    console.log(`stopped block ${b.id} (${b.owner?.kind ?? "?"})`);
-  }
-  if (reaped.length) console.log(`cleaned up after interrupted runs: blocks ${reaped.join(", ")}`);
+  const { downAll } = await import("./down.ts");
+  await downAll((m) => {
+    console.log(m);
+  });
+  return 0;
+}
+
+async function upCluster(): Promise<number> {
+  const { startLocalCluster } = await import("./local-cluster.ts");
+  const started = Date.now();
+  const cluster = await startLocalCluster({
+    persistent: true,
+    log: (m) => {
+      console.log(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
+    },
+  });
+  console.log(`Kubernetes with a node and the operator at ${cluster.server}`);
+  console.log(`export KUBECONFIG=${cluster.kubeconfigPath}`);
   return 0;
 }
 

@@ -80,12 +80,26 @@ export function helm(kubeconfigPath: string, args: string[], timeoutMs = 300_000
   });
 }
 
-/**
- * `helm upgrade --install` of our chart with the images built here (pulled never: there is no
- * registry), waiting until the operator's Deployment is available.
- */
-export async function installOperator(kubeconfigPath: string, images: ProjectImages): Promise<void> {
-  const tag = (ref: string): string => ref.slice(ref.lastIndexOf(":") + 1);
+export interface OperatorImages {
+  /** Repository and tag of the operator image (the chart's image.repository and image.tag). */
+  operator: { repository: string; tag: string };
+  /** The sidecar image the operator puts into ZooKeeper pods (the chart's sidecarImage). */
+  sidecar: string;
+  pullPolicy: "Never" | "IfNotPresent" | "Always";
+}
+
+/** The images built here, as the node's containerd has them: pulled never (there is no registry). */
+export function localOperatorImages(images: ProjectImages): OperatorImages {
+  const ref = images.operator.ref;
+  return {
+    operator: { repository: PROJECT_IMAGES.operator, tag: ref.slice(ref.lastIndexOf(":") + 1) },
+    sidecar: images.sidecar.ref,
+    pullPolicy: "Never",
+  };
+}
+
+/** `helm upgrade --install` of our chart, waiting until the operator's Deployment is available. */
+export async function installOperator(kubeconfigPath: string, images: OperatorImages): Promise<void> {
   await helm(kubeconfigPath, [
     "upgrade",
     "--install",
@@ -95,13 +109,13 @@ export async function installOperator(kubeconfigPath: string, images: ProjectIma
     OPERATOR_NAMESPACE,
     "--create-namespace",
     "--set",
-    `image.repository=${PROJECT_IMAGES.operator}`,
+    `image.repository=${images.operator.repository}`,
     "--set",
-    `image.tag=${tag(images.operator.ref)}`,
+    `image.tag=${images.operator.tag}`,
     "--set",
-    "image.pullPolicy=Never",
+    `image.pullPolicy=${images.pullPolicy}`,
     "--set",
-    `sidecarImage=${images.sidecar.ref}`,
+    `sidecarImage=${images.sidecar}`,
     "--wait",
     "--timeout",
     "3m",
@@ -187,7 +201,7 @@ export async function startLocalCluster(
     const images = await imagesBuilt;
     for (const image of Object.values(images)) await loadImage(image);
     log("images loaded into the node's containerd");
-    await installOperator(kubeconfigPath, images);
+    await installOperator(kubeconfigPath, localOperatorImages(images));
     log(`operator installed (helm release ${OPERATOR_RELEASE} in namespace ${OPERATOR_NAMESPACE})`);
     return {
       kubeconfigPath,

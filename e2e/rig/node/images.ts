@@ -192,6 +192,17 @@ export function busyboxImage(): Promise<BuiltImage> {
 
 /** Imports a built image into containerd's `k8s.io` namespace (the one the CRI plugin uses). */
 export async function importImage(containerdAddress: string, image: BuiltImage): Promise<void> {
+  // The tag is the content hash: an image containerd already has under it is the same image.
+  const { stdout } = await run("ctr", [
+    "--address",
+    containerdAddress,
+    "--namespace",
+    "k8s.io",
+    "images",
+    "list",
+    "--quiet",
+  ]);
+  if (stdout.split("\n").includes(image.ref)) return;
   try {
     await run(
       "ctr",

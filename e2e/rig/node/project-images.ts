@@ -111,6 +111,7 @@ function plan(): Plan {
     debian,
     readFileSync(join(IMAGES_DIR, "zookeeper/Dockerfile")),
     readFileSync(join(IMAGES_DIR, "zookeeper/zkServer.sh")),
+    readFileSync(join(IMAGES_DIR, "zookeeper/zkCli.sh")),
   );
   const context = repoContextHash();
   const sidecar = hashOf(node, readFileSync(join(repoRoot, "Dockerfile.sidecar")), context);
@@ -304,4 +305,33 @@ export async function buildProjectImages(log: (m: string) => void = () => {}): P
     await engine.stop();
   }
   return out;
+}
+
+/**
+ * Pushes our images to `registry` (e.g. `registry.example.com/zk`) for a cluster that cannot be
+ * loaded directly (the cluster in KUBECONFIG), and returns the pushed references. The engine's
+ * own credentials apply (`docker login` against DOCKER_CONFIG).
+ */
+export async function pushProjectImages(
+  images: ProjectImages,
+  registry: string,
+  log: (m: string) => void = () => {},
+): Promise<Record<ProjectImageName, string>> {
+  const engine = await startDocker();
+  try {
+    const out = {} as Record<ProjectImageName, string>;
+    for (const name of Object.keys(images) as ProjectImageName[]) {
+      const local = images[name].ref.replace(/^docker\.io\//, "");
+      if (!(await hasImage(engine, local)))
+        await engine.docker(["load", `--input=${images[name].archive}`], { timeoutMs: 10 * 60_000 });
+      const remote = `${registry.replace(/\/+$/, "")}/${local.slice(local.indexOf("/") + 1)}`;
+      log(`pushing ${remote}`);
+      await engine.docker(["tag", local, remote]);
+      await engine.docker(["push", remote], { timeoutMs: 20 * 60_000 });
+      out[name] = remote;
+    }
+    return out;
+  } finally {
+    await engine.stop();
+  }
 }

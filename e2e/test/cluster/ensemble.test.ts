@@ -80,21 +80,7 @@ async function waitAvailable(
 
 /** ZooKeeper's own CLI, run in the client pod (inside the pod network, with the cluster's DNS). */
 async function zkCli(server: string, ...command: string[]): Promise<string> {
-  return kubectl([
-    "-n",
-    namespace,
-    "exec",
-    "zk-client",
-    "--",
-    "java",
-    "-Xmx48m",
-    "-cp",
-    "/usr/share/java/zookeeper.jar",
-    "org.apache.zookeeper.ZooKeeperMain",
-    "-server",
-    server,
-    ...command,
-  ]);
+  return kubectl(["-n", namespace, "exec", "zk-client", "--", "zkCli.sh", "-server", server, ...command]);
 }
 
 async function podsOf(name: string): Promise<PodJson[]> {
