@@ -20,7 +20,7 @@ import { controlPlaneArgsForNode, nodeContainerdAddress, startNode, type Node } 
 import { buildProjectImages, PROJECT_IMAGES, type ProjectImages } from "./node/project-images.ts";
 import { missingNodeTools } from "./node/tools.ts";
 
-export const OPERATOR_RELEASE = "zk-operator";
+export const OPERATOR_RELEASE = "zookeeper-operator";
 export const OPERATOR_NAMESPACE = "zk-operator";
 export const CHART_DIR = join(repoRoot, "charts/zookeeper-operator");
 

@@ -1,4 +1,5 @@
-// `npm run generate`: writes the CRD YAML and docs/api.md from the schema.
+// `npm run generate`: writes the CRD YAML and docs/api.md from the schema, and the chart's RBAC
+// rules from operator/src/rbac.ts.
 // `npm run check:generated`: regenerates into a temporary folder and fails, printing a diff, when
 // the committed files differ (CI runs it so that the generated files never drift).
 import { spawnSync } from "node:child_process";
@@ -9,6 +10,7 @@ import { format } from "prettier";
 import { buildCrd, CRD_FILE } from "./crd.ts";
 import { DOCS_FILE, renderApiDocs } from "./docs.ts";
 import { renderYaml } from "./yaml.ts";
+import { RULES_TEMPLATE_FILE, renderRulesTemplate } from "../rbac.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 
@@ -23,6 +25,7 @@ export async function renderGeneratedFiles(): Promise<Record<string, string>> {
       printWidth: 110,
       proseWrap: "preserve",
     }),
+    [RULES_TEMPLATE_FILE]: renderRulesTemplate(),
   };
 }
 
