@@ -1,7 +1,8 @@
 // Test tiers from DESIGN.md, one vitest project each. `unit` needs nothing outside our code;
 // `zk` starts real ZooKeeper servers; `kube` starts a real etcd + kube-apiserver +
 // controller-manager + scheduler; `e2e` a whole single-node cluster with our images and chart.
-// Each tier's global setup starts and stops what it needs.
+// Each tier's global setup starts and stops what it needs. `node` and `e2e` need root and take
+// the machine's one node bridge, so run the projects one at a time (scripts/test.sh does).
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -32,6 +33,17 @@ export default defineConfig({
           include: ["**/test/kube/**/*.test.ts"],
           exclude: ["node_modules/**"],
           globalSetup: ["e2e/rig/setup-kube.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // The rig's node alone (pods, Services, DNS, volumes, clean-up); each file starts its own.
+          name: "node",
+          include: ["e2e/test/node/**/*.test.ts"],
+          exclude: ["node_modules/**"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           fileParallelism: false,

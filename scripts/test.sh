@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README: `make test`): set-up, lint, typecheck, generated-file drift, then
-# every vitest project (unit, zk, kube), timing each phase. Ends with "N passed, N failed".
+# every vitest project (unit, zk, kube, node, e2e), timing each phase. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -33,7 +33,7 @@ run_phase typecheck npm run --silent typecheck
 if npm run | grep -q 'check:generated'; then run_phase generated npm run --silent check:generated; fi
 # Every tier runs even when an earlier one failed, so one run shows everything that is broken.
 failed=()
-for project in unit zk kube; do
+for project in unit zk kube node e2e; do
   run_phase "test:$project" vitest run --project "$project" --reporter=verbose \
     --reporter=json --outputFile.json="$report/$project.json" || failed+=("$project")
 done

@@ -3,8 +3,8 @@
 // a pod address, it reaches other pods, Services, the cluster DNS and the API server), and the
 // last one proves that stopping the node leaves nothing on the host.
 //
-// Not part of the unit/zk/kube projects (it needs root and takes the machine's one node bridge):
-// npx vitest run --config e2e/test/node/vitest.config.ts
+// The `node` vitest project (it needs root and takes the machine's one node bridge):
+// npx vitest run --project node
 import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
