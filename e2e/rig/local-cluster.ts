@@ -217,3 +217,31 @@ export async function startLocalCluster(
     throw err;
   }
 }
+
+/**
+ * A ZooKeeperCluster that runs on the local cluster: the ZooKeeper image built here, never
+ * pulled (there is no registry), small memory, and ZooKeeper's own Prometheus endpoint off
+ * (Debian does not package the provider; the sidecar exports `mntr`). The sidecar image is the
+ * one the chart configured the operator with.
+ */
+export function localZooKeeperCluster(options: {
+  name: string;
+  namespace: string;
+  replicas: number;
+  reclaimPolicy: "Retain" | "Delete";
+  images: ProjectImages;
+}): object {
+  return {
+    apiVersion: "zookeeper.ensemble.dev/v1alpha1",
+    kind: "ZooKeeperCluster",
+    metadata: { name: options.name, namespace: options.namespace },
+    spec: {
+      replicas: options.replicas,
+      image: options.images.zookeeper.ref,
+      imagePullPolicy: "Never",
+      resources: { requests: { cpu: "50m", memory: "384Mi" }, limits: { memory: "384Mi" } },
+      storage: { size: "1Gi", reclaimPolicy: options.reclaimPolicy },
+      metrics: { enabled: false },
+    },
+  };
+}

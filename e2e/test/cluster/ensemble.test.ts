@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { childNames, selectorLabels } from "../../../operator/src/build/labels.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
-import { OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
+import { localZooKeeperCluster, OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
 
 const kubeconfig = inject("clusterKubeconfig");
@@ -40,23 +40,8 @@ interface PodJson {
   status?: { podIP?: string; phase?: string };
 }
 
-/** A ZooKeeperCluster of `replicas` members running the ZooKeeper image built here. */
 function clusterManifest(name: string, replicas: number, reclaimPolicy: "Retain" | "Delete"): string {
-  return JSON.stringify({
-    apiVersion: "zookeeper.ensemble.dev/v1alpha1",
-    kind: "ZooKeeperCluster",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      image: images.zookeeper.ref,
-      // There is no registry: the node has the image, and must never try to pull it.
-      imagePullPolicy: "Never",
-      resources: { requests: { cpu: "50m", memory: "384Mi" }, limits: { memory: "384Mi" } },
-      storage: { size: "1Gi", reclaimPolicy },
-      // Debian does not package ZooKeeper's Prometheus provider; the sidecar exports `mntr`.
-      metrics: { enabled: false },
-    },
-  });
+  return JSON.stringify(localZooKeeperCluster({ name, namespace, replicas, reclaimPolicy, images }));
 }
 
 /** Waits until `name` is Available with `replicas` ready members; returns its status and the time taken. */
