@@ -6,6 +6,7 @@ import { pino, type Logger } from "pino";
 import { parseConfig, type OperatorConfig } from "./config.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import { Controller } from "./reconcile/controller.ts";
+import { httpStatusReader } from "./reconcile/sidecars.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { KubeClient, NotLeaderError, loadKubeConfig } from "./runtime/kube.ts";
 import { LeaderElector } from "./runtime/leader.ts";
@@ -78,6 +79,8 @@ export async function startOperator(
     resyncPeriodMs: config.resyncPeriodMs,
     clusterDomain: config.clusterDomain,
     ...(config.sidecarImage ? { sidecarImage: config.sidecarImage } : {}),
+    // Members' modes from their sidecars: 1 s each, all members at once.
+    readSidecarStatus: httpStatusReader(1_000),
     recordEvent: (regarding, event) => events.record(regarding, event),
     onResult: (outcome, seconds) => {
       metrics.reconciles.inc({ result: outcome });

@@ -156,6 +156,24 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
     expect(statuses.map((s) => s.serving)).toEqual([true, true, true]);
     expect(statuses.filter((s) => s.mode === "leader")).toHaveLength(1);
     expect(statuses.map((s) => s.config?.members.length)).toEqual([3, 3, 3]);
+    // The operator's status says the same: it asks the sidecars too.
+    const leaderPod = pods[statuses.findIndex((s) => s.mode === "leader")]?.metadata.name;
+    const reported = await waitFor(
+      "the cluster status to name the leader",
+      async () => {
+        const c = await getJson<ClusterJson & { status?: { leader?: string } }>([
+          "-n",
+          namespace,
+          "get",
+          "zookeepercluster",
+          name,
+        ]);
+        return c.status?.leader !== undefined ? c.status : false;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(reported.leader).toBe(leaderPod);
+    expect(reported.members?.map((m) => m.role).sort()).toEqual(["follower", "follower", "leader"]);
   });
 
   test("a znode written through the client Service is read through each member's stable DNS name", async () => {

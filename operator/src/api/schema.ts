@@ -512,9 +512,10 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
       {
         id: int("ZooKeeper server id (pod ordinal + 1)."),
         pod: str("Pod name."),
-        role: str("leader, follower, observer, or down.", {
-          enum: ["leader", "follower", "observer", "down"],
-        }),
+        role: str(
+          "leader, follower or observer as the member's sidecar reports it; down when it serves no quorum; unknown when its pod is ready but its sidecar did not answer.",
+          { enum: ["leader", "follower", "observer", "down", "unknown"] },
+        ),
         ready: bool("Whether the pod is ready."),
       },
       { required: ["id"] },

@@ -101,7 +101,7 @@ export interface ZooKeeperClusterSpec {
   paused?: boolean;
 }
 
-export type MemberStatusRole = "leader" | "follower" | "observer" | "down";
+export type MemberStatusRole = "leader" | "follower" | "observer" | "down" | "unknown";
 
 export interface MemberStatus {
   /** ZooKeeper server id (pod ordinal + 1). */

@@ -12,6 +12,7 @@ import { canonicalJson } from "./diff.ts";
 import type { EventInput } from "../runtime/events.ts";
 import { shrinkPod, type Caches, type PodLike } from "./observe.ts";
 import { CLUSTER_RESOURCE, reconcileCluster, type PassOutcome } from "./reconcile.ts";
+import type { StatusReader } from "./sidecars.ts";
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -22,6 +23,10 @@ export interface ControllerOptions {
   resyncPeriodMs: number;
   clusterDomain: string;
   sidecarImage?: string;
+  /** Asks a member's sidecar for its /status; unset: members' modes are not read (status says unknown). */
+  readSidecarStatus?: StatusReader;
+  /** How soon a cluster whose sidecars were asked is looked at again, so a new leader shows up. */
+  statusRefreshMs?: number;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   onResult?: (outcome: Outcome, seconds: number) => void;
 }
@@ -289,6 +294,10 @@ export class Controller {
       log: this.log,
       clusterDomain: this.options.clusterDomain,
       ...(this.options.sidecarImage ? { sidecarImage: this.options.sidecarImage } : {}),
+      ...(this.options.readSidecarStatus ? { readSidecarStatus: this.options.readSidecarStatus } : {}),
+      ...(this.options.statusRefreshMs !== undefined
+        ? { statusRefreshMs: this.options.statusRefreshMs }
+        : {}),
     };
   }
 }

@@ -24,6 +24,7 @@ function observed(o: Partial<Observed> = {}): Observed {
     adminPassword: null,
     pods: [],
     ensemble: { source: "none" },
+    modes: null,
     ...o,
   };
 }
@@ -57,7 +58,6 @@ describe("decideStep", () => {
           source: "zookeeper",
           configVersion: "200000001",
           members: participants(3),
-          modes: new Map(),
         },
       }),
       expected: { type: "Keep", members: participants(3), membersVersion: "200000001", blocked: null },

@@ -1,7 +1,8 @@
 // observe: everything a reconcile pass knows about one cluster, read from the informer caches.
-// Reads only. This issue reads Kubernetes objects; the lifecycle issue adds the sidecars'
-// /status and the committed ensemble config read from ZooKeeper into the `ensemble` seam
-// (today always { source: "none" }), and decide/computeStatus already take it as input.
+// Reads only. Each member's mode, as its sidecar's /status reports it, is added by the
+// reconcile pass (sidecars.ts: network I/O, so not here). The committed ensemble config read
+// from ZooKeeper goes into the `ensemble` seam with the lifecycle issue (today always
+// { source: "none" }); decide already takes it as input.
 import type { KubeObject } from "../runtime/kube.ts";
 import {
   parseMembersFile,
@@ -17,6 +18,7 @@ export interface PodLike extends KubeObject {
   spec?: { containers?: { name: string; image?: string }[] };
   status?: {
     phase?: string;
+    podIP?: string;
     conditions?: { type: string; status: string }[];
     containerStatuses?: { name: string; image?: string; ready?: boolean; restartCount?: number }[];
   };
@@ -36,7 +38,12 @@ export interface PodObservation {
   /** Image of the `zookeeper` container: the running one when known, else the pod spec's. */
   image: string | null;
   deleting: boolean;
+  /** The pod's address (status.podIP), null until it has one. */
+  ip: string | null;
 }
+
+/** A member's mode as its sidecar reported it (leader/follower/observer), or down when it serves no quorum. */
+export type MemberMode = "leader" | "follower" | "observer" | "down";
 
 /** What the ensemble itself says. Filled by the lifecycle issue; `none` means not read. */
 export type EnsembleObservation =
@@ -46,8 +53,6 @@ export type EnsembleObservation =
       /** Committed config version (hex). */
       configVersion: string;
       members: { id: number; role: "participant" | "observer" }[];
-      /** Server id → mode reported by its sidecar's /status. */
-      modes: Map<number, "leader" | "follower" | "observer" | "down">;
     };
 
 export interface Observed {
@@ -60,6 +65,8 @@ export interface Observed {
   adminPassword: string | null;
   pods: PodObservation[];
   ensemble: EnsembleObservation;
+  /** Server id → mode, from the sidecars that answered; null when they were not asked. */
+  modes: Map<number, MemberMode> | null;
 }
 
 export interface Caches {
@@ -104,6 +111,7 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
       .filter((p): p is PodObservation => p !== null)
       .sort((a, b) => a.id - b.id),
     ensemble: { source: "none" },
+    modes: null,
   };
 }
 
@@ -144,6 +152,7 @@ function observePod(pod: PodLike, clusterName: string): PodObservation | null {
     phase: pod.status?.phase ?? "Unknown",
     image: running ?? specImage ?? null,
     deleting: Boolean(pod.metadata?.deletionTimestamp),
+    ip: pod.status?.podIP ?? null,
   };
 }
 
@@ -172,6 +181,7 @@ export function shrinkPod(obj: KubeObject): PodLike {
     spec: { containers: (pod.spec?.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
     status: {
       phase: pod.status?.phase,
+      podIP: pod.status?.podIP,
       conditions: (pod.status?.conditions ?? [])
         .filter((c) => c.type === "Ready")
         .map((c) => ({ type: c.type, status: c.status })),

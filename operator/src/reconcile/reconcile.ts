@@ -3,6 +3,7 @@
 //   cluster  = cache.get(key)               gone or being deleted: nothing to do (ownerReferences)
 //   spec     = resolveSpec(cluster)         invalid: status says why, an Event, no retry (terminal)
 //   observed = observeCluster(caches)       reads only
+//   observed.modes = readMemberModes(...)   each member's sidecar /status (network, bounded)
 //   step     = decideStep(spec, observed)   pure, one step
 //   desired  = buildChildren(...)           pure builders
 //   apply each child that needs it          server-side apply, one field manager
@@ -29,6 +30,7 @@ import type { Result } from "../runtime/queue.ts";
 import { decideStep, type Step } from "./decide.ts";
 import { computeApplyReason, withAppliedHash } from "./diff.ts";
 import { childKey, observeCluster, readPassword, type Caches } from "./observe.ts";
+import { readMemberModes, type StatusReader } from "./sidecars.ts";
 import { computeStatus, sameStatus } from "./status.ts";
 
 /** The custom resource as a ResourceType, for paths. */
@@ -55,8 +57,15 @@ export interface ReconcileDeps {
   log: Logger;
   clusterDomain: string;
   sidecarImage?: string;
+  /** Asks a member's sidecar for its /status (sidecars.ts); unset: modes are not read. */
+  readSidecarStatus?: StatusReader;
+  /** Look again this soon after asking the sidecars, so that a leader change reaches the status. */
+  statusRefreshMs?: number;
   now?: () => Date;
 }
+
+/** Default of ReconcileDeps.statusRefreshMs. */
+export const STATUS_REFRESH_MS = 30_000;
 
 /** What one pass did, for logs, metrics and tests. */
 export interface PassOutcome {
@@ -80,6 +89,12 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const log = deps.log.child({ namespace, name });
   const now = deps.now ?? (() => new Date());
   const observed = observeCluster(deps.caches, cluster);
+  const askSidecars = deps.readSidecarStatus !== undefined && observed.pods.some((p) => p.ip !== null);
+  if (askSidecars && deps.readSidecarStatus) {
+    observed.modes = await readMemberModes(observed.pods, deps.readSidecarStatus);
+  }
+  // Modes change without any Kubernetes event (a leader election), so look again soon.
+  const refresh = askSidecars ? { requeueAfterMs: deps.statusRefreshMs ?? STATUS_REFRESH_MS } : {};
 
   const resolved = resolveSpec(cluster, deps.sidecarImage ? { sidecarImage: deps.sidecarImage } : {});
   if (!resolved.ok) {
@@ -181,7 +196,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
       "status changed",
     );
   }
-  return { result: "reconciled", changed, statusWritten, step };
+  return { result: "reconciled", changed, statusWritten, step, ...refresh };
 }
 
 function describeChanges(children: string[], reason: "missing" | "changed" | "drifted"): string {

@@ -19,6 +19,7 @@ function pod(id: number, ready: boolean): PodObservation {
     phase: ready ? "Running" : "Pending",
     image: "zookeeper:3.9.4",
     deleting: false,
+    ip: ready ? `10.0.0.${id}` : null,
   };
 }
 
@@ -30,6 +31,7 @@ function observed(pods: PodObservation[]): Observed {
     adminPassword: "p",
     pods,
     ensemble: { source: "none" },
+    modes: null,
   };
 }
 
@@ -167,11 +169,46 @@ describe("computeStatus", () => {
       version: "3.9.4",
       connectionString: "zk-client.ns.svc.example.local:2181",
       members: [
-        { id: 1, pod: "zk-0", role: "follower", ready: true },
+        { id: 1, pod: "zk-0", role: "unknown", ready: true },
         { id: 2, pod: "zk-1", role: "down", ready: false },
         { id: 3, pod: "zk-2", role: "down", ready: false },
       ],
     });
+    expect(s.leader).toBeUndefined();
+  });
+
+  test("members' modes come from their sidecars; the leader is the one that says so", () => {
+    const s = computeStatus({
+      cluster,
+      observed: {
+        ...observed([pod(1, true), pod(2, true), pod(3, true)]),
+        // Member 3's sidecar did not answer: ready, but its role is not known.
+        modes: new Map([
+          [1, "follower"],
+          [2, "leader"],
+        ]),
+      },
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(s.members?.map((m) => m.role)).toEqual(["follower", "leader", "unknown"]);
+    expect(s.leader).toBe("zk-1");
+  });
+
+  test("a ready pod whose server serves no quorum is down, not a follower", () => {
+    const s = computeStatus({
+      cluster,
+      observed: { ...observed([pod(1, true), pod(2, false)]), modes: new Map([[1, "down"]]) },
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(s.members?.map((m) => m.role)).toEqual(["down", "down", "down"]);
     expect(s.leader).toBeUndefined();
   });
 

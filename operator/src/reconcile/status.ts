@@ -43,14 +43,14 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const namespace = cluster.metadata.namespace ?? "";
   const memberList = step?.members ?? observed.membersFile?.members ?? [];
   const podsById = new Map(observed.pods.map((p) => [p.id, p]));
-  const modes = observed.ensemble.source === "zookeeper" ? observed.ensemble.modes : null;
+  const modes = observed.modes;
 
   const members: MemberStatus[] = memberList.map((m) => {
     const pod = podsById.get(m.id);
     const ready = pod?.ready === true && !pod.deleting;
-    // Until the sidecars' /status is read (lifecycle issue), a ready participant's exact mode is
-    // unknown; readiness means it serves in a quorum, reported as follower.
-    const role = modes?.get(m.id) ?? (ready ? (m.role === "observer" ? "observer" : "follower") : "down");
+    // The mode its sidecar reported; a member whose sidecar was not asked or did not answer is
+    // unknown when its pod is ready (it serves, but in which role is not known), else down.
+    const role = modes?.get(m.id) ?? (ready ? "unknown" : "down");
     return { id: m.id, pod: `${name}-${m.id - 1}`, role, ready };
   });
   const total = members.length;
