@@ -9,12 +9,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { downAll } from "../e2e/rig/down.ts";
 import { runKubectl, toolPath } from "../e2e/rig/kube-control-plane.ts";
-import {
-  ensureRigTools,
-  installOperator,
-  OPERATOR_NAMESPACE,
-  startLocalCluster,
-} from "../e2e/rig/local-cluster.ts";
+import { ensureRigTools } from "../e2e/rig/build.ts";
+import { installOperator, OPERATOR_NAMESPACE, startLocalCluster } from "../e2e/rig/local-cluster.ts";
 import { buildProjectImages, pushProjectImages } from "../e2e/rig/node/project-images.ts";
 import { repoRoot } from "../e2e/rig/paths.ts";
 import { waitFor } from "../e2e/rig/processes.ts";

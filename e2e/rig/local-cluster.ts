@@ -5,8 +5,8 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureRigTools } from "./build.ts";
 import {
-  missingTools,
   readControlPlaneInfo,
   runKubectl,
   startControlPlane,
@@ -18,7 +18,6 @@ import { listBlocks } from "./processes.ts";
 import { importImage } from "./node/images.ts";
 import { controlPlaneArgsForNode, nodeContainerdAddress, startNode, type Node } from "./node/node.ts";
 import { buildProjectImages, PROJECT_IMAGES, type ProjectImages } from "./node/project-images.ts";
-import { missingNodeTools } from "./node/tools.ts";
 
 export const OPERATOR_RELEASE = "zookeeper-operator";
 export const OPERATOR_NAMESPACE = "zk-operator";
@@ -33,25 +32,6 @@ export interface LocalCluster {
   stop(): Promise<void>;
   node: Node | null;
   plane: ControlPlane | null;
-}
-
-function runScript(script: string, log: (m: string) => void): Promise<void> {
-  log(`running ${script} (first run only; minutes)`);
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [script], { stdio: ["ignore", "inherit", "inherit"] });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${script} exited with ${code}`));
-    });
-  });
-}
-
-/** Builds the rig's binaries if they are missing (both scripts are no-ops when cached). */
-export async function ensureRigTools(log: (m: string) => void): Promise<void> {
-  if (missingTools().length > 0 || !existsSync(toolPath("helm")))
-    await runScript(join(repoRoot, "e2e/rig/build-tools.sh"), log);
-  if (missingNodeTools().length > 0) await runScript(join(repoRoot, "e2e/rig/build-node-tools.sh"), log);
 }
 
 /** Runs the pinned helm against `kubeconfigPath`. */

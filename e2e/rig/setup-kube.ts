@@ -1,10 +1,9 @@
 // vitest globalSetup for the `kube` project: one real control plane for the whole run, its admin
 // kubeconfig handed to tests as `inject("kubeconfig")`. With ZK_RIG_KUBECONFIG set, tests use
 // that control plane instead (e.g. one kept by `rig up`) and nothing is started here.
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { missingTools, startControlPlane, type ControlPlane } from "./kube-control-plane.ts";
+import { ensureControlPlaneTools } from "./build.ts";
+import { startControlPlane, type ControlPlane } from "./kube-control-plane.ts";
 import { reapStaleBlocks } from "./processes.ts";
 
 declare module "vitest" {
@@ -13,28 +12,13 @@ declare module "vitest" {
   }
 }
 
-function buildTools(): Promise<void> {
-  const script = join(import.meta.dirname, "build-tools.sh");
-  process.stderr.write(
-    `[kube] building the rig's binaries with ${script} (first run only; several minutes)\n`,
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [script], { stdio: ["ignore", "inherit", "inherit"] });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${script} exited with ${code}`));
-    });
-  });
-}
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const external = process.env.ZK_RIG_KUBECONFIG;
   if (external) {
     project.provide("kubeconfig", external);
     return async () => {};
   }
-  if (missingTools().length) await buildTools();
+  await ensureControlPlaneTools((m) => process.stderr.write(`[kube] ${m}\n`));
   await reapStaleBlocks();
   const started = Date.now();
   let plane: ControlPlane;
