@@ -11,9 +11,13 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { runKubectl } from "../e2e/rig/kube-control-plane.ts";
-import { keptCluster, localZooKeeperCluster, startLocalCluster } from "../e2e/rig/local-cluster.ts";
+import {
+  keptCluster,
+  localZooKeeperCluster,
+  startLocalCluster,
+  waitForQuorum,
+} from "../e2e/rig/local-cluster.ts";
 import { buildProjectImages } from "../e2e/rig/node/project-images.ts";
-import { waitFor } from "../e2e/rig/processes.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "5" }, members: { type: "string", default: "3" } },
@@ -24,10 +28,6 @@ if (!Number.isInteger(runs) || runs < 1)
   throw new Error(`--runs must be a whole number ≥ 1, got ${values.runs}`);
 if (!Number.isInteger(members) || members < 1 || members > 7)
   throw new Error(`--members must be a whole number from 1 to 7, got ${values.members}`);
-
-interface ClusterJson {
-  status?: { conditions?: { type: string; status: string }[]; members?: { ready: boolean }[] };
-}
 
 const log = (m: string): void => {
   process.stderr.write(`${m}\n`);
@@ -54,20 +54,7 @@ try {
     });
     const applied = performance.now();
     await kubectl(["apply", "-f", "-"], JSON.stringify(manifest));
-    await waitFor(
-      `${namespace}/zk Available`,
-      async () => {
-        const c = JSON.parse(
-          await kubectl(["-n", namespace, "get", "zookeepercluster", "zk", "-o", "json"]),
-        ) as ClusterJson;
-        const ready = c.status?.members?.filter((m) => m.ready).length ?? 0;
-        return (
-          c.status?.conditions?.some((x) => x.type === "Available" && x.status === "True") &&
-          ready === members
-        );
-      },
-      { timeoutMs: 300_000, intervalMs: 250 },
-    );
+    await waitForQuorum(kubeconfig, namespace, "zk");
     const ms = performance.now() - applied;
     times.push(ms);
     console.log(`run ${i}: ${(ms / 1000).toFixed(1)} s to Available with ${members} ready members`);

@@ -10,10 +10,14 @@ import { join } from "node:path";
 import { downAll } from "../e2e/rig/down.ts";
 import { runKubectl, toolPath } from "../e2e/rig/kube-control-plane.ts";
 import { ensureRigTools } from "../e2e/rig/build.ts";
-import { installOperator, OPERATOR_NAMESPACE, startLocalCluster } from "../e2e/rig/local-cluster.ts";
+import {
+  installOperator,
+  OPERATOR_NAMESPACE,
+  startLocalCluster,
+  waitForQuorum,
+} from "../e2e/rig/local-cluster.ts";
 import { buildProjectImages, pushProjectImages } from "../e2e/rig/node/project-images.ts";
 import { repoRoot } from "../e2e/rig/paths.ts";
-import { waitFor } from "../e2e/rig/processes.ts";
 import { PORTS } from "../sidecar/src/contract.ts";
 
 const EXAMPLE = join(repoRoot, "examples/local-three-members.yaml");
@@ -21,16 +25,6 @@ const started = Date.now();
 const log = (m: string): void => {
   console.log(`[demo ${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] ${m}`);
 };
-
-interface ClusterJson {
-  metadata: { name: string; namespace: string };
-  spec: { replicas?: number };
-  status?: {
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    members?: { id: number; pod: string; role: string; ready: boolean }[];
-    connectionString?: string;
-  };
-}
 
 /** The example's name and namespace, read from the file itself so the two never disagree. */
 function exampleTarget(text: string): { name: string; namespace: string } {
@@ -94,21 +88,11 @@ async function main(): Promise<void> {
   const applied = Date.now();
   log(`kubectl apply -f ${EXAMPLE}`);
   await kubectl(["apply", "-f", "-"], example);
-  let lastReady = -1;
-  const cluster = await waitFor(
-    `${namespace}/${name} to reach quorum`,
-    async () => {
-      const c = JSON.parse(
-        await kubectl(["-n", namespace, "get", "zookeepercluster", name, "-o", "json"]),
-      ) as ClusterJson;
-      const ready = c.status?.members?.filter((m) => m.ready).length ?? 0;
-      if (ready !== lastReady) log(`${ready} of ${c.spec.replicas ?? "?"} members ready`);
-      lastReady = ready;
-      const available = c.status?.conditions?.find((x) => x.type === "Available");
-      return available?.status === "True" && ready === (c.spec.replicas ?? 3) ? c : false;
+  const cluster = await waitForQuorum(kubeconfig, namespace, name, {
+    onProgress: (ready, replicas) => {
+      log(`${ready} of ${replicas} members ready`);
     },
-    { timeoutMs: 5 * 60_000, intervalMs: 1_000 },
-  );
+  });
   const seconds = ((Date.now() - applied) / 1000).toFixed(1);
   const available = cluster.status?.conditions?.find((c) => c.type === "Available");
   const pods = JSON.parse(

@@ -18,7 +18,7 @@ import {
   type CertPair,
   type ControlPlaneCerts,
 } from "./certs.ts";
-import { toolsBinDir } from "./paths.ts";
+import { runRoot, toolsBinDir } from "./paths.ts";
 import { claimBlock, RigProcess, waitFor, type Block } from "./processes.ts";
 
 const run = promisify(execFile);
@@ -174,23 +174,55 @@ export function readControlPlaneInfo(blockDir: string): ControlPlaneInfo | null 
   }
 }
 
-/** Runs the pinned kubectl with `kubeconfigPath`; resolves to stdout, throws with stderr. */
-export async function runKubectl(
+/** Runs one of the rig's pinned client tools against `kubeconfigPath`; resolves to stdout, throws with stderr. */
+async function runClientTool(
+  tool: "kubectl" | "helm",
   kubeconfigPath: string,
   args: string[],
-  options: { input?: string; timeoutMs?: number } = {},
+  options: { input?: string; timeoutMs?: number; env?: Record<string, string> },
 ): Promise<string> {
-  const child = run(toolPath("kubectl"), ["--kubeconfig", kubeconfigPath, ...args], {
+  const child = run(toolPath(tool), ["--kubeconfig", kubeconfigPath, ...args], {
     maxBuffer: 256 * 1024 * 1024,
     timeout: options.timeoutMs ?? 60_000,
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   child.child.stdin?.end(options.input ?? "");
   try {
     return (await child).stdout;
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new Error(`kubectl ${args.join(" ")}: ${stderr || (err as Error).message}`, { cause: err });
+    const e = err as { stderr?: string; stdout?: string };
+    const detail = e.stderr?.trim() || e.stdout?.trim();
+    throw new Error(`${tool} ${args.join(" ")}: ${detail || (err as Error).message}`, { cause: err });
   }
+}
+
+/** Runs the pinned kubectl with `kubeconfigPath`; resolves to stdout, throws with stderr. */
+export function runKubectl(
+  kubeconfigPath: string,
+  args: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  return runClientTool("kubectl", kubeconfigPath, args, options);
+}
+
+/**
+ * Runs the pinned helm with `kubeconfigPath`. Its cache, config and data live in the rig's run
+ * folder, never in the user's own helm set-up. Resolves to stdout, throws with stderr.
+ */
+export function runHelm(
+  kubeconfigPath: string,
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<string> {
+  const home = join(runRoot(), "helm");
+  return runClientTool("helm", kubeconfigPath, args, {
+    timeoutMs: options.timeoutMs ?? 300_000,
+    env: {
+      HELM_CACHE_HOME: join(home, "cache"),
+      HELM_CONFIG_HOME: join(home, "config"),
+      HELM_DATA_HOME: join(home, "data"),
+    },
+  });
 }
 
 /**

@@ -2,19 +2,18 @@
 // built from the Dockerfiles and loaded into the node, and the chart installed with helm. The
 // end-to-end suite starts one per run; `npm run rig -- up cluster` (and so `make demo`) keeps one
 // until `npm run rig -- down`.
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureRigTools } from "./build.ts";
 import {
   readControlPlaneInfo,
+  runHelm,
   runKubectl,
   startControlPlane,
-  toolPath,
   type ControlPlane,
 } from "./kube-control-plane.ts";
 import { repoRoot, runRoot } from "./paths.ts";
-import { listBlocks } from "./processes.ts";
+import { listBlocks, waitFor } from "./processes.ts";
 import { importImage } from "./node/images.ts";
 import { controlPlaneArgsForNode, nodeContainerdAddress, startNode, type Node } from "./node/node.ts";
 import { buildProjectImages, PROJECT_IMAGES, type ProjectImages } from "./node/project-images.ts";
@@ -32,32 +31,6 @@ export interface LocalCluster {
   stop(): Promise<void>;
   node: Node | null;
   plane: ControlPlane | null;
-}
-
-/** Runs the pinned helm against `kubeconfigPath`. */
-export function helm(kubeconfigPath: string, args: string[], timeoutMs = 300_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(toolPath("helm"), ["--kubeconfig", kubeconfigPath, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        HELM_CACHE_HOME: join(runRoot(), "helm", "cache"),
-        HELM_CONFIG_HOME: join(runRoot(), "helm", "config"),
-        HELM_DATA_HOME: join(runRoot(), "helm", "data"),
-      },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`helm ${args.join(" ")} exited with ${code}: ${err.trim() || out.trim()}`));
-    });
-  });
 }
 
 export interface OperatorImages {
@@ -80,7 +53,7 @@ export function localOperatorImages(images: ProjectImages): OperatorImages {
 
 /** `helm upgrade --install` of our chart, waiting until the operator's Deployment is available. */
 export async function installOperator(kubeconfigPath: string, images: OperatorImages): Promise<void> {
-  await helm(kubeconfigPath, [
+  await runHelm(kubeconfigPath, [
     "upgrade",
     "--install",
     OPERATOR_RELEASE,
@@ -224,4 +197,45 @@ export function localZooKeeperCluster(options: {
       metrics: { enabled: false },
     },
   };
+}
+
+/** The parts of a ZooKeeperCluster the rig's tools read. */
+export interface ZooKeeperClusterJson {
+  metadata: { name: string; namespace: string };
+  spec: { replicas?: number };
+  status?: {
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    members?: { id: number; pod: string; role: string; ready: boolean }[];
+    connectionString?: string;
+    leader?: string;
+    replicas?: number;
+  };
+}
+
+/**
+ * Waits until `namespace/name` is Available with every member ready (spec.replicas of them)
+ * and returns it. `onProgress` hears each change of the number of ready members.
+ */
+export function waitForQuorum(
+  kubeconfigPath: string,
+  namespace: string,
+  name: string,
+  options: { timeoutMs?: number; onProgress?: (ready: number, replicas: number) => void } = {},
+): Promise<ZooKeeperClusterJson> {
+  let lastReady = -1;
+  return waitFor(
+    `ZooKeeperCluster ${namespace}/${name} Available with every member ready`,
+    async () => {
+      const c = JSON.parse(
+        await runKubectl(kubeconfigPath, ["-n", namespace, "get", "zookeepercluster", name, "-o", "json"]),
+      ) as ZooKeeperClusterJson;
+      const replicas = c.spec.replicas ?? 3;
+      const ready = c.status?.members?.filter((m) => m.ready).length ?? 0;
+      if (ready !== lastReady) options.onProgress?.(ready, replicas);
+      lastReady = ready;
+      const available = c.status?.conditions?.some((x) => x.type === "Available" && x.status === "True");
+      return available === true && ready === replicas ? c : false;
+    },
+    { timeoutMs: options.timeoutMs ?? 300_000, intervalMs: 250 },
+  );
 }

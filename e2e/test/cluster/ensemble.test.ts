@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { childNames, selectorLabels } from "../../../operator/src/build/labels.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
-import { localZooKeeperCluster, OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
+import {
+  localZooKeeperCluster,
+  OPERATOR_NAMESPACE,
+  waitForQuorum,
+  type ZooKeeperClusterJson,
+} from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
 
 const kubeconfig = inject("clusterKubeconfig");
@@ -18,20 +23,6 @@ const kubectl = (args: string[], input?: string): Promise<string> =>
 const getJson = async <T>(args: string[]): Promise<T> =>
   JSON.parse(await kubectl([...args, "-o", "json"])) as T;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-interface ClusterJson {
-  status?: {
-    conditions?: Condition[];
-    members?: { id: number; pod: string; role: string; ready: boolean }[];
-    connectionString?: string;
-    replicas?: number;
-  };
-}
 interface List<T> {
   items: T[];
 }
@@ -42,25 +33,6 @@ interface PodJson {
 
 function clusterManifest(name: string, replicas: number, reclaimPolicy: "Retain" | "Delete"): string {
   return JSON.stringify(localZooKeeperCluster({ name, namespace, replicas, reclaimPolicy, images }));
-}
-
-/** Waits until `name` is Available with `replicas` ready members; returns its status and the time taken. */
-async function waitAvailable(
-  name: string,
-  replicas: number,
-  since: number,
-): Promise<{ cluster: ClusterJson; ms: number }> {
-  const cluster = await waitFor(
-    `ZooKeeperCluster ${namespace}/${name} Available with ${replicas} ready members`,
-    async () => {
-      const c = await getJson<ClusterJson>(["-n", namespace, "get", "zookeepercluster", name]);
-      const available = c.status?.conditions?.find((x) => x.type === "Available");
-      const ready = c.status?.members?.filter((m) => m.ready).length ?? 0;
-      return available?.status === "True" && ready === replicas ? c : false;
-    },
-    { timeoutMs: 240_000, intervalMs: 500 },
-  );
-  return { cluster, ms: Date.now() - since };
 }
 
 /** ZooKeeper's own CLI, run in the client pod (inside the pod network, with the cluster's DNS). */
@@ -130,7 +102,8 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
   test("becomes Available with 3 ready members, and every member is in one quorum", async () => {
     const applied = Date.now();
     await kubectl(["apply", "-f", "-"], clusterManifest(name, 3, "Retain"));
-    const { cluster, ms } = await waitAvailable(name, 3, applied);
+    const cluster = await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
+    const ms = Date.now() - applied;
     process.stderr.write(
       `[e2e] ${namespace}/${name}: Available with 3 ready members ${(ms / 1000).toFixed(1)} s after apply\n`,
     );
@@ -161,13 +134,7 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
     const reported = await waitFor(
       "the cluster status to name the leader",
       async () => {
-        const c = await getJson<ClusterJson & { status?: { leader?: string } }>([
-          "-n",
-          namespace,
-          "get",
-          "zookeepercluster",
-          name,
-        ]);
+        const c = await getJson<ZooKeeperClusterJson>(["-n", namespace, "get", "zookeepercluster", name]);
         return c.status?.leader !== undefined ? c.status : false;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
@@ -235,7 +202,7 @@ describe("reclaimPolicy Delete", () => {
   test("deleting the cluster deletes its volumes too", async () => {
     const name = "solo";
     await kubectl(["apply", "-f", "-"], clusterManifest(name, 1, "Delete"));
-    await waitAvailable(name, 1, Date.now());
+    await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
     expect(await pvcNames(name)).toEqual([`data-${name}-0`]);
     await kubectl(["-n", namespace, "delete", "zookeepercluster", name, "--wait=true", "--timeout=120s"]);
     await waitFor("the cluster's PVCs gone", async () => (await pvcNames(name)).length === 0, {

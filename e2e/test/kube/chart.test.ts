@@ -5,12 +5,9 @@
 // a token of the chart's ServiceAccount: it reconciles a ZooKeeperCluster with no request
 // refused, and what it does not need is forbidden. The rig has no kubelet, so the Deployment's
 // pod never runs; the operator runs here instead, as that pod would.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type {
   V1ClusterRole,
   V1ClusterRoleBinding,
@@ -37,11 +34,10 @@ import {
   type KubeObject,
   type ResourceType,
 } from "../../../operator/src/runtime/kube.ts";
-import { runKubectl } from "../../rig/kube-control-plane.ts";
-import { repoRoot, toolsBinDir } from "../../rig/paths.ts";
+import { runHelm, runKubectl } from "../../rig/kube-control-plane.ts";
+import { repoRoot } from "../../rig/paths.ts";
 import { claimBlock, RigProcess, waitFor, type Block } from "../../rig/processes.ts";
 
-const run = promisify(execFile);
 const kubeconfig = inject("kubeconfig");
 const kubectl = (args: string[]): Promise<string> => runKubectl(kubeconfig, args);
 const admin = new KubeClient(await loadKubeConfig(kubeconfig), { fieldManager: "chart-test" });
@@ -53,7 +49,6 @@ const FULLNAME = RELEASE;
 const suffix = randomBytes(3).toString("hex");
 const releaseNamespace = `zk-system-${suffix}`;
 const appsNamespace = `zk-apps-${suffix}`;
-const helmHome = mkdtempSync(join(tmpdir(), "zk-chart-test-helm-"));
 
 /** What the e2e suite sets: a locally built image that is never pulled, and the sidecar's. */
 const E2E_VALUES = [
@@ -67,25 +62,9 @@ const E2E_VALUES = [
   "sidecarImage=zk-sidecar:e2e",
 ];
 
-/** helm with its caches in a temporary folder; resolves to stdout, throws with stderr. */
-async function helm(args: string[]): Promise<string> {
-  try {
-    const { stdout } = await run(join(toolsBinDir(), "helm"), args, {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        HELM_CACHE_HOME: join(helmHome, "cache"),
-        HELM_CONFIG_HOME: join(helmHome, "config"),
-        HELM_DATA_HOME: join(helmHome, "data"),
-      },
-      timeout: 120_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw new Error(`helm ${args.join(" ")}: ${stderr || (err as Error).message}`, { cause: err });
-  }
+/** The rig's pinned helm against the test's control plane. */
+function helm(args: string[]): Promise<string> {
+  return runHelm(kubeconfig, args, { timeoutMs: 120_000 });
 }
 
 /** The kinds the chart renders, by kind. */
@@ -187,9 +166,7 @@ const INSTALLED: [ResourceType, string | undefined, string][] = [
   [RESOURCES.Service, releaseNamespace, `${FULLNAME}-metrics`],
 ];
 
-afterAll(() => {
-  rmSync(helmHome, { recursive: true, force: true });
-});
+afterAll(() => {});
 
 describe("helm lint and helm template", () => {
   test("helm lint --strict passes with the default values and with the e2e values", async () => {
