@@ -185,14 +185,15 @@ describe("two operator processes", () => {
     // op-b never recreated the Service it saw deleted on waking: its writes were refused.
     expect(log).not.toContain('"child":"Service/zk-le-client"');
     expect(writesBefore).toBeGreaterThan(0);
-    await waitFor("op-c to recreate the client Service", async () =>
-      (await getObject(admin, RESOURCES.Service, namespace, "zk-le-client")) !== null ? true : undefined,
-    );
-    const events = await operatorEvents();
-    const recreatedBy = events
-      .filter((e) => e.note.includes("Service zk-le-client"))
-      .map((e) => e.reportingInstance);
-    expect(recreatedBy).toContain("op-c");
+    // The Event is recorded after every child of the pass is applied, so the Service exists a
+    // moment before it: wait for the Event itself, not for the Service.
+    const recreatedBy = await waitFor("op-c's Event about recreating the client Service", async () => {
+      const by = (await operatorEvents())
+        .filter((e) => e.note.includes("Service zk-le-client"))
+        .map((e) => e.reportingInstance);
+      return by.includes("op-c") ? by : undefined;
+    });
+    expect(await getObject(admin, RESOURCES.Service, namespace, "zk-le-client")).not.toBeNull();
     expect(recreatedBy.filter((i) => i === "op-b")).toEqual([]);
   });
 });
