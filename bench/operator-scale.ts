@@ -20,14 +20,9 @@ import { startControlPlane } from "../e2e/rig/kube-control-plane.ts";
 import { repoRoot } from "../e2e/rig/paths.ts";
 import { RigProcess, waitFor } from "../e2e/rig/processes.ts";
 import { API_VERSION, KIND } from "../operator/src/api/types.ts";
-import { CLUSTER_RESOURCE } from "../operator/src/reconcile/reconcile.ts";
-import {
-  KubeClient,
-  RESOURCES,
-  collectionPath,
-  loadKubeConfig,
-  type ResourceType,
-} from "../operator/src/runtime/kube.ts";
+import { CLUSTER_RESOURCE } from "../operator/src/api/types.ts";
+import { RESOURCES, collectionPath, type ResourceType } from "../operator/src/api/objects.ts";
+import { KubeClient, loadKubeConfig } from "../operator/src/runtime/kube.ts";
 import { installCrd, kubectlFor, metricValue } from "../operator/test/kube/support.ts";
 
 interface Args {

@@ -1,14 +1,13 @@
 import { expect, test } from "vitest";
-import { CLUSTER_RESOURCE } from "./reconcile/reconcile.ts";
+import { CLUSTER_RESOURCE } from "./api/types.ts";
 import {
   LEADER_ELECTION_PERMISSIONS,
   OPERATOR_PERMISSIONS,
   apiGroupOf,
   buildLeaderElectionRules,
   buildOperatorRules,
-  renderRulesTemplate,
 } from "./rbac.ts";
-import { RESOURCES } from "./runtime/kube.ts";
+import { RESOURCES } from "./api/objects.ts";
 
 test("every kind the operator reads or writes has a rule, the Lease only in the leader-election Role", () => {
   const covered = new Set(OPERATOR_PERMISSIONS.map((p) => p.type.kind));
@@ -64,14 +63,4 @@ test("the leader-election Role allows creating a Lease, but reading and renewing
       verbs: ["get", "update"],
     },
   ]);
-});
-
-test("the chart partials: both defines, one comment per rule, the Lease name from the chart", () => {
-  const text = renderRulesTemplate();
-  expect(text).toContain('{{- define "zookeeper-operator.operatorRules" }}');
-  expect(text).toContain('{{- define "zookeeper-operator.leaderElectionRules" }}');
-  expect(text).toContain('  - {{ include "zookeeper-operator.leaseName" . }}\n');
-  const comments = text.split("\n").filter((l) => l.startsWith("# ")).length;
-  expect(comments).toBe(OPERATOR_PERMISSIONS.length + 2);
-  expect(text).not.toContain("PLACEHOLDER");
 });

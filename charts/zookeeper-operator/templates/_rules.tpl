@@ -3,110 +3,110 @@
 {{- define "zookeeper-operator.operatorRules" }}
 # informer of ZooKeeperClusters (controller.ts); reconciles read the cache, never GET
 - apiGroups:
-  - zookeeper.ensemble.dev
+    - zookeeper.ensemble.dev
   resources:
-  - zookeeperclusters
+    - zookeeperclusters
   verbs:
-  - list
-  - watch
+    - list
+    - watch
 # status by server-side apply, one per pass (reconcile.ts writeStatus)
 - apiGroups:
-  - zookeeper.ensemble.dev
+    - zookeeper.ensemble.dev
   resources:
-  - zookeeperclusters/status
+    - zookeeperclusters/status
   verbs:
-  - patch
+    - patch
 # children's ownerReferences set blockOwnerDeletion, which the OwnerReferencesPermissionEnforcement admission plugin allows only with this
 - apiGroups:
-  - zookeeper.ensemble.dev
+    - zookeeper.ensemble.dev
   resources:
-  - zookeeperclusters/finalizers
+    - zookeeperclusters/finalizers
   verbs:
-  - update
-# NAME-config: informer + server-side apply
+    - update
+# NAME-config: zoo.cfg and the members file new pods bootstrap from: informer + server-side apply
 - apiGroups:
-  - ""
+    - ''
   resources:
-  - configmaps
+    - configmaps
   verbs:
-  - list
-  - watch
-  - create
-  - patch
-# NAME-admin: informer + server-side apply; GET before generating a password (reconcile.ts readOrGeneratePassword)
+    - list
+    - watch
+    - create
+    - patch
+# NAME-admin: the super user's password; GET before generating one, so a cold cache never replaces it (reconcile.ts): informer + server-side apply
 - apiGroups:
-  - ""
+    - ''
   resources:
-  - secrets
+    - secrets
   verbs:
-  - get
-  - list
-  - watch
-  - create
-  - patch
-# NAME-headless and NAME-client: informer + server-side apply
+    - get
+    - list
+    - watch
+    - create
+    - patch
+# NAME-headless (stable DNS names) and NAME-client: informer + server-side apply
 - apiGroups:
-  - ""
+    - ''
   resources:
-  - services
+    - services
   verbs:
-  - list
-  - watch
-  - create
-  - patch
-# NAME: informer + server-side apply
+    - list
+    - watch
+    - create
+    - patch
+# NAME: how many members a voluntary disruption may take: informer + server-side apply
 - apiGroups:
-  - policy
+    - policy
   resources:
-  - poddisruptionbudgets
+    - poddisruptionbudgets
   verbs:
-  - list
-  - watch
-  - create
-  - patch
-# NAME: informer + server-side apply
+    - list
+    - watch
+    - create
+    - patch
+# NAME: the ensemble's pods: informer + server-side apply
 - apiGroups:
-  - apps
+    - apps
   resources:
-  - statefulsets
+    - statefulsets
   verbs:
-  - list
-  - watch
-  - create
-  - patch
+    - list
+    - watch
+    - create
+    - patch
 # informer of the ensemble's pods (readiness, running image)
 - apiGroups:
-  - ""
+    - ''
   resources:
-  - pods
+    - pods
   verbs:
-  - list
-  - watch
+    - list
+    - watch
 # events.k8s.io/v1 Events about clusters (runtime/events.ts)
 - apiGroups:
-  - events.k8s.io
+    - events.k8s.io
   resources:
-  - events
+    - events
   verbs:
-  - create
+    - create
 {{- end }}
 
 {{- define "zookeeper-operator.leaderElectionRules" }}
 # the first replica creates the Lease (create cannot be limited to one name)
 - apiGroups:
-  - coordination.k8s.io
+    - coordination.k8s.io
   resources:
-  - leases
+    - leases
   verbs:
-  - create
+    - create
 # acquire, renew and release: GET then PUT with the read resourceVersion
 - apiGroups:
-  - coordination.k8s.io
+    - coordination.k8s.io
   resources:
-  - leases
+    - leases
   resourceNames:
-  - {{ include "zookeeper-operator.leaseName" . }}
+    - {{ include "zookeeper-operator.leaseName" . }}
   verbs:
-  - get
-  - update
+    - get
+    - update
 {{- end }}

@@ -4,7 +4,7 @@
 // Nothing is faked: clients connect through the cluster's DNS, Services and kube-proxy.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { childNames, selectorLabels } from "../../../operator/src/build/labels.ts";
+import { childNames, selectorLabels } from "../../../operator/src/builders/labels.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
 import {

@@ -20,20 +20,18 @@ import type {
 } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { CRD_NAME } from "../../../operator/src/api/crd.ts";
+import { CRD_NAME } from "../../../operator/src/generators/crd.ts";
 import { API_VERSION, KIND } from "../../../operator/src/api/types.ts";
 import { buildLeaderElectionRules, buildOperatorRules } from "../../../operator/src/rbac.ts";
-import { CLUSTER_RESOURCE } from "../../../operator/src/reconcile/reconcile.ts";
+import { CLUSTER_RESOURCE } from "../../../operator/src/api/types.ts";
 import {
-  KubeClient,
   RESOURCES,
   collectionPath,
-  isNotFound,
-  loadKubeConfig,
   objectPath,
   type KubeObject,
   type ResourceType,
-} from "../../../operator/src/runtime/kube.ts";
+} from "../../../operator/src/api/objects.ts";
+import { KubeClient, isNotFound, loadKubeConfig } from "../../../operator/src/runtime/kube.ts";
 import { runHelm, runKubectl } from "../../rig/kube-control-plane.ts";
 import { repoRoot } from "../../rig/paths.ts";
 import { claimBlock, RigProcess, waitFor, type Block } from "../../rig/processes.ts";

@@ -66,7 +66,8 @@ export interface ResolvedSpec {
   warnings: string[];
 }
 
-export type ResolveResult = { ok: true; spec: ResolvedSpec } | { ok: false; reason: string; message: string };
+export type ResolveResult =
+  { ok: true; spec: ResolvedSpec } | { ok: false; reason: ResolveReason; message: string };
 
 export interface ResolveOptions {
   /** The sidecar image the operator runs with, used when spec.sidecar.image is unset. */
@@ -75,10 +76,11 @@ export interface ResolveOptions {
 
 /** Reasons of a terminal error, for the Degraded condition and Events. */
 export const RESOLVE_REASONS = { invalid: "InvalidSpec", unsupported: "UnsupportedSpec" } as const;
+export type ResolveReason = (typeof RESOLVE_REASONS)[keyof typeof RESOLVE_REASONS];
 
 class SpecError extends Error {
-  readonly reason: string;
-  constructor(reason: string, message: string) {
+  readonly reason: ResolveReason;
+  constructor(reason: ResolveReason, message: string) {
     super(message);
     this.reason = reason;
   }

@@ -167,7 +167,7 @@ export const specSchema: JSONSchema = obj(
   "Desired state of a ZooKeeper ensemble.",
   {
     replicas: int(
-      "Number of ZooKeeper servers (voting members). Use an odd number: an even ensemble tolerates no more failures than the odd one below it. The operator changes membership one server at a time.",
+      "Number of ZooKeeper servers (voting members). Use an odd number: an even ensemble tolerates no more failures than the odd one below it. This operator version sets it when the ensemble is created; a later change is refused visibly (Progressing=False, reason ScalingNotSupported) and the ensemble is kept as it is.",
       { default: DEFAULTS.replicas, minimum: 1, maximum: 255 },
     ),
     image: imageRef("ZooKeeper image: the official `zookeeper` image (3.9) or a compatible one.", {
@@ -433,11 +433,21 @@ export const specSchema: JSONSchema = obj(
           ],
         }),
         serviceMonitor: obj(
-          "A Prometheus Operator ServiceMonitor for the metrics.",
+          "A Prometheus Operator ServiceMonitor for the metrics. Reserved: this operator version does not create ServiceMonitors yet, so the API server refuses enabled: true rather than accept a setting that would do nothing.",
           {
-            enabled: bool("Create a ServiceMonitor (needs the Prometheus Operator's CRDs).", {
-              default: DEFAULTS.metrics.serviceMonitor.enabled,
-            }),
+            enabled: bool(
+              "Create a ServiceMonitor. Must be false in this operator version; scrape the sidecars' /metrics (port 8081) with your own ServiceMonitor or PodMonitor meanwhile.",
+              {
+                default: DEFAULTS.metrics.serviceMonitor.enabled,
+                "x-kubernetes-validations": [
+                  {
+                    rule: "!self",
+                    message:
+                      "ServiceMonitors are not created by this operator version yet: set it to false and scrape the sidecars' /metrics (port 8081) with your own ServiceMonitor or PodMonitor",
+                  },
+                ],
+              },
+            ),
             interval: str("Scrape interval, e.g. 30s.", {
               default: DEFAULTS.metrics.serviceMonitor.interval,
               maxLength: 16,
@@ -536,7 +546,7 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
 
 /** The whole object's schema (openAPIV3Schema of the CRD version). */
 export const clusterSchema: JSONSchema = obj(
-  "A ZooKeeper ensemble run by the zk-operator: a StatefulSet with stable member names, Services, a PodDisruptionBudget and a ConfigMap, with membership changed one server at a time through dynamic reconfiguration.",
+  "A ZooKeeper ensemble run by the zk-operator: a StatefulSet with stable member names, Services, a PodDisruptionBudget, a ConfigMap and the super user's Secret, with a status read from the members themselves.",
   {
     apiVersion: str("API version of this object: zookeeper.ensemble.dev/v1alpha1."),
     kind: str("ZooKeeperCluster."),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { fullSpec, fullStatus } from "./examples.ts";
+import { fullSpec, fullStatus } from "../../test/fixtures/examples.ts";
 import { specSchema, statusSchema, type JSONSchema } from "./schema.ts";
 
 /** Paths present in `value` but not in `schema` (types ahead of schema), and the other way round. */

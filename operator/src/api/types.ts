@@ -9,6 +9,7 @@ import type {
   V1Toleration,
   V1TopologySpreadConstraint,
 } from "@kubernetes/client-node";
+import type { ResourceType } from "./objects.ts";
 
 export const GROUP = "zookeeper.ensemble.dev";
 export const VERSION = "v1alpha1";
@@ -17,6 +18,14 @@ export const PLURAL = "zookeeperclusters";
 export const SINGULAR = "zookeepercluster";
 export const SHORT_NAMES = ["zk", "zkc"] as const;
 export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** The custom resource as a ResourceType, for paths, informers and RBAC. */
+export const CLUSTER_RESOURCE: ResourceType = {
+  apiVersion: API_VERSION,
+  kind: KIND,
+  plural: PLURAL,
+  namespaced: true,
+};
 
 export type ImagePullPolicy = "Always" | "IfNotPresent" | "Never";
 export type AntiAffinity = "preferred" | "required" | "none";

@@ -1,8 +1,6 @@
 // decideStep: the one pure decision of a reconcile pass: which membership the children are built
 // for, and what (if anything) the operator is waiting for or refusing. Exactly one step per pass.
-//
-// This issue bootstraps and keeps an ensemble. The lifecycle issue adds steps here (AddMember,
-// RemoveMember, Restart, RepairMembership) and nothing else in the pipeline changes shape:
+// Today it bootstraps an ensemble and keeps it: a change of spec.replicas is refused visibly.
 // `members` is what the builders render, `blocked` is what the status reports.
 import type { Member } from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
@@ -17,7 +15,7 @@ export interface Step {
   /** The members file version to render ("0" before any reconfiguration). */
   membersVersion: string;
   /** Set when the spec asks for something this step does not do; reported in the status. */
-  blocked: { reason: string; message: string } | null;
+  blocked: { reason: "ScalingNotSupported"; message: string } | null;
 }
 
 export function participants(n: number): Member[] {
@@ -42,7 +40,7 @@ export function decideStep(spec: ResolvedSpec, observed: Observed): Step {
     current.members.length === spec.replicas
       ? null
       : {
-          reason: "ScalingNotSupported",
+          reason: "ScalingNotSupported" as const,
           message: `spec.replicas is ${spec.replicas} but the ensemble has ${current.members.length} members; changing membership one server at a time is not implemented in this operator version, so the ensemble is kept as it is`,
         };
   return { type: "Keep", members: current.members, membersVersion: current.version, blocked };

@@ -9,7 +9,7 @@
 //     the live one: the API server adds defaults and other managers add fields, both fine).
 import { createHash } from "node:crypto";
 import { GROUP } from "../api/types.ts";
-import type { KubeObject } from "../runtime/kube.ts";
+import type { KubeObject } from "../api/objects.ts";
 import { parseQuantity } from "../api/quantity.ts";
 
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
@@ -42,10 +42,10 @@ export function withAppliedHash<T extends KubeObject>(obj: T): T {
   };
 }
 
-export type ApplyReason = "missing" | "changed" | "drifted" | null;
+export type ApplyReason = "missing" | "changed" | "drifted";
 
 /** Why `desired` must be applied over `live`, or null when the live object already matches. */
-export function computeApplyReason(desired: KubeObject, live: KubeObject | undefined): ApplyReason {
+export function computeApplyReason(desired: KubeObject, live: KubeObject | undefined): ApplyReason | null {
   if (!live) return "missing";
   const hash = computeAppliedHash(desired);
   if (live.metadata?.annotations?.[APPLIED_HASH_ANNOTATION] !== hash) return "changed";

@@ -1,17 +1,18 @@
-// observe: everything a reconcile pass knows about one cluster, read from the informer caches.
-// Reads only. Each member's mode, as its sidecar's /status reports it, is added by the
-// reconcile pass (sidecars.ts: network I/O, so not here). The committed ensemble config read
-// from ZooKeeper goes into the `ensemble` seam with the lifecycle issue (today always
-// { source: "none" }); decide already takes it as input.
-import type { KubeObject } from "../runtime/kube.ts";
+// observe: everything a reconcile pass decides on about one cluster. observeCluster reads the
+// informer caches (pure over them); the pass adds each member's mode from its sidecar and the
+// admin password when the cache has no Secret (reconcile.ts observe), and nothing changes the
+// result afterwards. The committed ensemble config read from ZooKeeper is the `ensemble` field:
+// today always { source: "none" } (membership changes will fill it); decide already takes it.
+import type { KubeObject } from "../api/objects.ts";
 import {
   parseMembersFile,
   ADMIN_SECRET_KEYS,
   CONFIGMAP_KEYS,
   type MembersFile,
 } from "../../../sidecar/src/contract.ts";
-import { childNames } from "../build/labels.ts";
+import { childNames } from "../builders/labels.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
+import { CHILD_KINDS } from "../children.ts";
 
 /** The fields of a Pod that observe reads (the pod cache keeps only these, see shrinkPod). */
 export interface PodLike extends KubeObject {
@@ -45,7 +46,7 @@ export interface PodObservation {
 /** A member's mode as its sidecar reported it (leader/follower/observer), or down when it serves no quorum. */
 export type MemberMode = "leader" | "follower" | "observer" | "down";
 
-/** What the ensemble itself says. Filled by the lifecycle issue; `none` means not read. */
+/** What the ensemble itself says: its committed config. `none` means not read (this version never reads it). */
 export type EnsembleObservation =
   | { source: "none" }
   | {
@@ -57,16 +58,16 @@ export type EnsembleObservation =
 
 export interface Observed {
   /** Live children by `Kind/name`, as cached. */
-  children: Map<string, KubeObject>;
-  statefulSet: StatefulSetLike | null;
+  readonly children: ReadonlyMap<string, KubeObject>;
+  readonly statefulSet: StatefulSetLike | null;
   /** The members file from NAME-config, null when the ConfigMap or the key is missing or unreadable. */
-  membersFile: MembersFile | null;
-  /** The super user's password from NAME-admin, null when the Secret is missing. */
-  adminPassword: string | null;
-  pods: PodObservation[];
-  ensemble: EnsembleObservation;
+  readonly membersFile: MembersFile | null;
+  /** The super user's password from NAME-admin, null when there is no such Secret. */
+  readonly adminPassword: string | null;
+  readonly pods: readonly PodObservation[];
+  readonly ensemble: EnsembleObservation;
   /** Server id → mode, from the sidecars that answered; null when they were not asked. */
-  modes: Map<number, MemberMode> | null;
+  readonly modes: ReadonlyMap<number, MemberMode> | null;
 }
 
 export interface Caches {
@@ -83,18 +84,12 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
   const name = cluster.metadata.name ?? "";
   const names = childNames(name);
   const children = new Map<string, KubeObject>();
-  const wanted: [string, string][] = [
-    ["ConfigMap", names.configMap],
-    ["Secret", names.adminSecret],
-    ["Service", names.headless],
-    ["Service", names.client],
-    ["PodDisruptionBudget", names.pdb],
-    ["StatefulSet", names.statefulSet],
-  ];
-  for (const [kind, childName] of wanted) {
-    const obj = caches.child(kind, namespace, childName);
-    // Only children we control: an object of the same name owned by someone else is not ours.
-    if (obj && isControlledBy(obj, cluster)) children.set(childKey(kind, childName), obj);
+  for (const { type, names: namesOf } of CHILD_KINDS) {
+    for (const childName of namesOf(name)) {
+      const obj = caches.child(type.kind, namespace, childName);
+      // Only children we control: an object of the same name owned by someone else is not ours.
+      if (obj && isControlledBy(obj, cluster)) children.set(childKey(type.kind, childName), obj);
+    }
   }
   const statefulSet: StatefulSetLike | null =
     children.get(childKey("StatefulSet", names.statefulSet)) ?? null;

@@ -2,7 +2,14 @@ import { describe, expect, test } from "vitest";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { participants, type Step } from "./decide.ts";
 import type { Observed, PodObservation } from "./observe.ts";
-import { computeStatus, imageTag, mergeConditions, quorumSize, sameStatus } from "./status.ts";
+import {
+  computeStatus,
+  imageVersion,
+  mergeConditions,
+  quorumSize,
+  sameStatus,
+  type StatusInput,
+} from "./status.ts";
 
 const cluster: ZooKeeperCluster = {
   apiVersion: "zookeeper.ensemble.dev/v1alpha1",
@@ -41,7 +48,7 @@ const now = new Date("2026-01-01T00:00:00.000Z");
 function conditions(
   pods: PodObservation[],
   step: Step | null = keep,
-  invalid: { reason: string; message: string } | null = null,
+  invalid: StatusInput["invalid"] = null,
 ) {
   const s = computeStatus({
     cluster,
@@ -260,12 +267,15 @@ describe("mergeConditions", () => {
 });
 
 test.each([
-  ["zookeeper:3.9.4", "3.9.4"],
-  ["docker.io/library/zookeeper:3.9.4@sha256:abc", "3.9.4"],
-  ["registry:5000/zookeeper", null],
-  [null, null],
-])("imageTag(%s) = %s", (image, tag) => {
-  expect(imageTag(image)).toBe(tag);
+  ["docker.io/library/zookeeper:3.9.4", "3.9.4"],
+  ["zookeeper:3.8", "3.8"],
+  ["zookeeper", "latest"],
+  ["registry.local:5000/zk/zookeeper:3.9.4-jre17", "3.9.4-jre17"],
+  ["registry.local:5000/zookeeper", "latest"],
+  ["zookeeper:3.9.4@sha256:0123456789abcdef0123456789abcdef", "3.9.4"],
+  ["zookeeper@sha256:0123456789abcdef0123456789abcdef", "sha256:0123456789ab"],
+])("imageVersion(%s) = %s", (image, version) => {
+  expect(imageVersion(image)).toBe(version);
 });
 
 test.each([

@@ -1,14 +1,13 @@
 // computeStatus: the cluster's status from what one pass observed and did. Pure.
 //
-// Conditions (each with a reason and a message a person can act on):
+// Conditions (each with a reason from CONDITION_REASONS and a message a person can act on):
 //   Available   — a quorum of members is ready (clients can be served).
 //   Progressing — the operator is changing something or waiting for members; False with a reason
 //                 when it is done, refusing, paused, or the spec is invalid.
 //   Degraded    — something needs a person: an invalid spec, members that are not ready.
 // lastTransitionTime changes only when a condition's status changes, so an unchanged cluster
 // produces an identical status and no write.
-import { PORTS } from "../../../sidecar/src/contract.ts";
-import { childNames } from "../build/labels.ts";
+import { clientConnectionString } from "../builders/client-service.ts";
 import type {
   ClusterCondition,
   ConditionStatus,
@@ -17,16 +16,64 @@ import type {
   ZooKeeperCluster,
   ZooKeeperClusterStatus,
 } from "../api/types.ts";
+import type { ResolveReason } from "../api/resolve.ts";
 import type { Step } from "./decide.ts";
 import type { Observed } from "./observe.ts";
 import { canonicalJson } from "./diff.ts";
+
+/**
+ * Every reason each condition can carry, with the status it goes with and what it means.
+ * computeStatus sets no other (the types hold it to this table), and `npm run generate` lists
+ * the table in docs/operator.md, so the docs cannot drift from the code.
+ */
+export const CONDITION_REASONS = {
+  Available: {
+    QuorumReady: { status: "True", when: "a quorum of members is ready: clients can be served" },
+    QuorumNotReady: { status: "False", when: "fewer members are ready than a quorum needs" },
+    NoMembers: { status: "False", when: "the ensemble has no members yet" },
+  },
+  Progressing: {
+    WaitingForMembers: { status: "True", when: "members are not ready yet (new pods, or pods coming back)" },
+    Reconciling: { status: "True", when: "this pass created or updated children" },
+    UpToDate: { status: "False", when: "every child matches the spec and every member is ready" },
+    Paused: { status: "False", when: "`spec.paused` is true: status is reported, nothing is changed" },
+    ScalingNotSupported: {
+      status: "False",
+      when: "`spec.replicas` differs from the ensemble's members; this version keeps the ensemble as it is",
+    },
+    InvalidSpec: { status: "False", when: "the spec fails a check the schema cannot express" },
+    UnsupportedSpec: {
+      status: "False",
+      when: "the spec asks for something this version does not do (`spec.tls`)",
+    },
+  },
+  Degraded: {
+    MembersNotReady: { status: "True", when: "members of an ensemble that was available are not ready" },
+    InvalidSpec: { status: "True", when: "the spec fails a check the schema cannot express" },
+    UnsupportedSpec: { status: "True", when: "the spec asks for something this version does not do" },
+    NotYetAvailable: { status: "False", when: "a new ensemble has not formed a quorum yet" },
+    AsExpected: { status: "False", when: "no problem found" },
+  },
+} as const satisfies Record<ConditionType, Record<string, { status: ConditionStatus; when: string }>>;
+
+type ReasonOf<T extends ConditionType> = keyof (typeof CONDITION_REASONS)[T] & string;
+
+/** A condition from the table: its status follows from its reason. */
+function condition<T extends ConditionType>(
+  type: T,
+  reason: ReasonOf<T>,
+  message: string,
+): Omit<ClusterCondition, "lastTransitionTime"> {
+  const reasons: Record<string, { status: ConditionStatus }> = CONDITION_REASONS[type];
+  return { type, status: reasons[reason]?.status ?? "Unknown", reason, message };
+}
 
 export interface StatusInput {
   cluster: ZooKeeperCluster;
   observed: Observed;
   /** null when the spec is invalid. */
   step: Step | null;
-  invalid: { reason: string; message: string } | null;
+  invalid: { reason: ResolveReason; message: string } | null;
   /** Children created or changed in this pass, as `Kind/name`. */
   changed: string[];
   clusterDomain: string;
@@ -40,7 +87,6 @@ export function quorumSize(members: number): number {
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const { cluster, observed, step, invalid, changed } = input;
   const name = cluster.metadata.name ?? "";
-  const namespace = cluster.metadata.namespace ?? "";
   const memberList = step?.members ?? observed.membersFile?.members ?? [];
   const podsById = new Map(observed.pods.map((p) => [p.id, p]));
   const modes = observed.modes;
@@ -57,96 +103,60 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const ready = members.filter((m) => m.ready).length;
   const quorum = quorumSize(total);
   const leader = members.find((m) => m.role === "leader")?.pod;
-  const tags = [
-    ...new Set(observed.pods.map((p) => imageTag(p.image)).filter((t): t is string => t !== null)),
-  ];
+  const tags = [...new Set(observed.pods.flatMap((p) => (p.image === null ? [] : [imageVersion(p.image)])))];
 
   const conds: Omit<ClusterCondition, "lastTransitionTime">[] = [];
   // Available
   if (total === 0) {
-    conds.push({
-      type: "Available",
-      status: "False",
-      reason: "NoMembers",
-      message: "the ensemble has no members yet",
-    });
+    conds.push(condition("Available", "NoMembers", "the ensemble has no members yet"));
   } else if (ready >= quorum) {
-    conds.push({
-      type: "Available",
-      status: "True",
-      reason: "QuorumReady",
-      message: `${ready} of ${total} members are ready (a quorum is ${quorum})`,
-    });
+    conds.push(
+      condition("Available", "QuorumReady", `${ready} of ${total} members are ready (a quorum is ${quorum})`),
+    );
   } else {
-    conds.push({
-      type: "Available",
-      status: "False",
-      reason: "QuorumNotReady",
-      message: `${ready} of ${total} members are ready; a quorum needs ${quorum}`,
-    });
+    conds.push(
+      condition(
+        "Available",
+        "QuorumNotReady",
+        `${ready} of ${total} members are ready; a quorum needs ${quorum}`,
+      ),
+    );
   }
   // Progressing
   if (invalid) {
-    conds.push({ type: "Progressing", status: "False", reason: invalid.reason, message: invalid.message });
+    conds.push(condition("Progressing", invalid.reason, invalid.message));
   } else if (step?.type === "Paused") {
-    conds.push({
-      type: "Progressing",
-      status: "False",
-      reason: "Paused",
-      message: "spec.paused is true: the operator reports status and changes nothing",
-    });
+    conds.push(
+      condition(
+        "Progressing",
+        "Paused",
+        "spec.paused is true: the operator reports status and changes nothing",
+      ),
+    );
   } else if (step?.blocked) {
-    conds.push({
-      type: "Progressing",
-      status: "False",
-      reason: step.blocked.reason,
-      message: step.blocked.message,
-    });
+    conds.push(condition("Progressing", step.blocked.reason, step.blocked.message));
   } else if (ready < total) {
     // The same answer on the pass that creates the children and on the ones after it, so a new
     // cluster costs one status write, not one per pass.
-    conds.push({
-      type: "Progressing",
-      status: "True",
-      reason: "WaitingForMembers",
-      message: `${ready} of ${total} members are ready`,
-    });
+    conds.push(condition("Progressing", "WaitingForMembers", `${ready} of ${total} members are ready`));
   } else if (changed.length > 0) {
-    conds.push({
-      type: "Progressing",
-      status: "True",
-      reason: "Reconciling",
-      message: `updated ${[...changed].sort().join(", ")}`,
-    });
+    conds.push(condition("Progressing", "Reconciling", `updated ${[...changed].sort().join(", ")}`));
   } else {
-    conds.push({
-      type: "Progressing",
-      status: "False",
-      reason: "UpToDate",
-      message: "every child matches the spec and every member is ready",
-    });
+    conds.push(
+      condition("Progressing", "UpToDate", "every child matches the spec and every member is ready"),
+    );
   }
   // Degraded
   if (invalid) {
-    conds.push({ type: "Degraded", status: "True", reason: invalid.reason, message: invalid.message });
+    conds.push(condition("Degraded", invalid.reason, invalid.message));
   } else if (total > 0 && ready < total && (ready >= quorum || wasAvailable(cluster))) {
     const down = members.filter((m) => !m.ready).map((m) => m.pod);
-    conds.push({
-      type: "Degraded",
-      status: "True",
-      reason: "MembersNotReady",
-      message: `not ready: ${down.join(", ")}`,
-    });
+    conds.push(condition("Degraded", "MembersNotReady", `not ready: ${down.join(", ")}`));
   } else if (total > 0 && ready < quorum) {
     // A new ensemble that has not formed yet is progressing, not degraded.
-    conds.push({
-      type: "Degraded",
-      status: "False",
-      reason: "NotYetAvailable",
-      message: "the ensemble has not formed a quorum yet",
-    });
+    conds.push(condition("Degraded", "NotYetAvailable", "the ensemble has not formed a quorum yet"));
   } else {
-    conds.push({ type: "Degraded", status: "False", reason: "AsExpected", message: "no problem found" });
+    conds.push(condition("Degraded", "AsExpected", "no problem found"));
   }
 
   const status: ZooKeeperClusterStatus = {
@@ -160,7 +170,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
       input.now,
       cluster.metadata.generation,
     ),
-    connectionString: `${childNames(name).client}.${namespace}.svc.${input.clusterDomain}:${PORTS.client}`,
+    connectionString: clientConnectionString(cluster, input.clusterDomain),
   };
   if (leader) status.leader = leader;
   if (observed.ensemble.source === "zookeeper")
@@ -199,13 +209,17 @@ export function mergeConditions(
   });
 }
 
-/** `repo/name:tag@sha256:...` → `tag`; null for an image without a tag. */
-export function imageTag(image: string | null): string | null {
-  if (!image) return null;
-  const noDigest = image.split("@")[0] ?? "";
-  const lastSlash = noDigest.lastIndexOf("/");
-  const colon = noDigest.lastIndexOf(":");
-  return colon > lastSlash ? noDigest.slice(colon + 1) : null;
+/** The tag of an image reference ("zookeeper:3.9.4" → "3.9.4"), the digest when pinned by digest, "latest" without either. */
+export function imageVersion(image: string): string {
+  const at = image.indexOf("@");
+  if (at >= 0) {
+    const digest = image.slice(at + 1);
+    const tagged = imageVersion(image.slice(0, at));
+    return tagged === "latest" ? digest.slice(0, 19) : tagged;
+  }
+  const lastSlash = image.lastIndexOf("/");
+  const colon = image.indexOf(":", lastSlash + 1);
+  return colon >= 0 ? image.slice(colon + 1) : "latest";
 }
 
 export function conditionOf(

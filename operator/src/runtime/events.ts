@@ -2,7 +2,8 @@
 // `kubectl describe zk NAME` tells the story. Identical events for one object are sent at most
 // once per window: a condition that persists is in the status, not in a stream of Events.
 import type { Logger } from "pino";
-import { RESOURCES, collectionPath, type KubeClient, type KubeObject } from "./kube.ts";
+import { RESOURCES, collectionPath, type KubeObject } from "../api/objects.ts";
+import { type KubeClient } from "./kube.ts";
 import { microTime } from "./leader.ts";
 
 export interface EventInput {

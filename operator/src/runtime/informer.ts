@@ -4,7 +4,8 @@
 // list + watch after an exponential backoff, and `synced` is true only once a list succeeded.
 import type { Logger } from "pino";
 import { computeBackoff, type BackoffPolicy } from "./backoff.ts";
-import { KubeError, collectionPath, type KubeClient, type KubeObject, type ResourceType } from "./kube.ts";
+import { collectionPath, type KubeObject, type ResourceType } from "../api/objects.ts";
+import { KubeError, type KubeClient } from "./kube.ts";
 
 export type InformerHandler<T> = (obj: T, kind: "add" | "update" | "delete") => void;
 

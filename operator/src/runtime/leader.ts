@@ -9,7 +9,8 @@
 // - on a clean shutdown the leader releases the Lease so a successor need not wait.
 import type { Logger } from "pino";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RESOURCES, isConflict, isNotFound, objectPath, collectionPath, type KubeClient } from "./kube.ts";
+import { RESOURCES, objectPath, collectionPath } from "../api/objects.ts";
+import { isConflict, isNotFound, type KubeClient } from "./kube.ts";
 
 export interface LeaderElectionConfig {
   namespace: string;

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { computeBackoff } from "./backoff.ts";
-import { WorkQueue, type Result } from "./queue.ts";
+import { WorkQueue, type HandlerResult } from "./queue.ts";
+
+const DONE: HandlerResult = { outcome: "success" };
 
 const fast = { baseMs: 5, maxMs: 40, jitter: 0 };
 
@@ -31,7 +33,7 @@ describe("WorkQueue", () => {
       async (key) => {
         await gate.promise;
         runs.push(key);
-        return undefined;
+        return DONE;
       },
       { workers: 1, backoff: fast },
     );
@@ -58,7 +60,7 @@ describe("WorkQueue", () => {
         runs++;
         if (runs === 1) await gate.promise;
         concurrent--;
-        return undefined;
+        return DONE;
       },
       { workers: 4, backoff: fast },
     );
@@ -82,7 +84,7 @@ describe("WorkQueue", () => {
         times.push(performance.now());
         if (times.length < 4) return Promise.reject(new Error("boom"));
         done.resolve();
-        return Promise.resolve(undefined);
+        return Promise.resolve(DONE);
       },
       {
         workers: 1,
@@ -107,10 +109,10 @@ describe("WorkQueue", () => {
     let runs = 0;
     const second = deferred();
     const q = new WorkQueue(
-      (): Promise<Result> => {
+      (): Promise<HandlerResult> => {
         runs++;
         if (runs === 2) second.resolve();
-        return Promise.resolve(runs === 1 ? { requeueAfterMs: 30 } : undefined);
+        return Promise.resolve(runs === 1 ? { outcome: "requeue", requeueAfterMs: 30 } : DONE);
       },
       { workers: 1, backoff: fast },
     );
@@ -130,7 +132,7 @@ describe("WorkQueue", () => {
 
   test("reports terminal results and does not retry them", async () => {
     const outcomes: string[] = [];
-    const q = new WorkQueue(() => Promise.resolve({ terminal: true }), {
+    const q = new WorkQueue(() => Promise.resolve({ outcome: "terminal" } as const), {
       workers: 1,
       backoff: fast,
       onResult: (_k, o) => outcomes.push(o),

@@ -4,17 +4,23 @@
 // jitter, and a handler may ask to run again after a delay.
 import { computeBackoff, type BackoffPolicy } from "./backoff.ts";
 
-/** What a handler returns: nothing (done), a delay to run again after, or "terminal" (done, but failed for good). */
-export type Result = { requeueAfterMs?: number; terminal?: boolean } | undefined;
+/**
+ * How one run of a key ended: done ("success"), done but to be run again after a delay
+ * ("requeue"), done but failed for good until something changes ("terminal"), or thrown
+ * ("error", retried with backoff). The metrics' result label takes the same values.
+ */
+export type Outcome = "success" | "requeue" | "terminal" | "error";
 
-export type Outcome = "success" | "requeue" | "error" | "terminal";
+/** What a handler returns; an error is a throw, never a return value. */
+export type HandlerResult =
+  { outcome: "success" } | { outcome: "terminal" } | { outcome: "requeue"; requeueAfterMs: number };
 
-export type QueueHandler = (key: string) => Promise<Result>;
+export type QueueHandler = (key: string) => Promise<HandlerResult>;
 
 export interface QueueOptions {
   workers: number;
   backoff: BackoffPolicy;
-  /** Called after each run with its outcome: "success", "requeue", "error". */
+  /** Called after each run with its outcome (and, for "error", what was thrown). */
   onResult?: (key: string, outcome: Outcome, seconds: number, err?: unknown) => void;
 }
 
@@ -154,12 +160,8 @@ export class WorkQueue {
       const result = await this.handler(key);
       const seconds = (performance.now() - started) / 1000;
       this.forget(key);
-      if (result?.requeueAfterMs !== undefined) {
-        this.options.onResult?.(key, "requeue", seconds);
-        this.addAfter(key, result.requeueAfterMs);
-      } else {
-        this.options.onResult?.(key, result?.terminal ? "terminal" : "success", seconds);
-      }
+      this.options.onResult?.(key, result.outcome, seconds);
+      if (result.outcome === "requeue") this.addAfter(key, result.requeueAfterMs);
     } catch (err) {
       const seconds = (performance.now() - started) / 1000;
       this.options.onResult?.(key, "error", seconds, err);

@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { inject } from "vitest";
 import { runKubectl } from "../../../e2e/rig/kube-control-plane.ts";
 import { repoRoot } from "../../../e2e/rig/paths.ts";
-import { CRD_FILE, CRD_NAME } from "../../src/api/crd.ts";
-import { fullSpec } from "../../src/api/examples.ts";
+import { CRD_FILE, CRD_NAME } from "../../src/generators/crd.ts";
+import { fullSpec } from "../fixtures/examples.ts";
 import { resolveSpec } from "../../src/api/resolve.ts";
 import { API_VERSION, KIND, type ZooKeeperCluster, type ZooKeeperClusterSpec } from "../../src/api/types.ts";
-import { bootstrapMembers, buildChildren } from "../../src/build/index.ts";
+import { buildChildren } from "../../src/children.ts";
+import { participants } from "../../src/reconcile/decide.ts";
 
 const kubeconfig = inject("kubeconfig");
 const namespace = `children-${randomBytes(3).toString("hex")}`;
@@ -50,10 +51,13 @@ async function createAndBuild(name: string, spec: ZooKeeperClusterSpec): Promise
   ) as ZooKeeperCluster;
   const resolved = resolveSpec(created);
   if (!resolved.ok) throw new Error(resolved.message);
-  const objects = buildChildren(created, resolved.spec, {
-    members: bootstrapMembers(resolved.spec.replicas),
+  const objects = buildChildren({
+    cluster: created,
+    spec: resolved.spec,
+    members: participants(resolved.spec.replicas),
     membersVersion: "0",
     adminPassword: "not-a-real-password",
+    clusterDomain: "cluster.local",
   });
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
 }

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { runKubectl } from "../../../e2e/rig/kube-control-plane.ts";
 import { repoRoot } from "../../../e2e/rig/paths.ts";
-import { CRD_FILE, CRD_NAME } from "../../src/api/crd.ts";
-import { fullSpec } from "../../src/api/examples.ts";
+import { CRD_FILE, CRD_NAME } from "../../src/generators/crd.ts";
+import { fullSpec } from "../fixtures/examples.ts";
 import { GROUP, KIND, API_VERSION, PLURAL, VERSION, type ZooKeeperCluster } from "../../src/api/types.ts";
 
 const kubeconfig = inject("kubeconfig");

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { repoRoot } from "../../../e2e/rig/paths.ts";
 import { claimBlock, RigProcess, waitFor, type Block } from "../../../e2e/rig/processes.ts";
 import { API_VERSION, KIND } from "../../src/api/types.ts";
-import { CLUSTER_RESOURCE } from "../../src/reconcile/reconcile.ts";
-import { RESOURCES, collectionPath, objectPath, type KubeObject } from "../../src/runtime/kube.ts";
+import { CLUSTER_RESOURCE } from "../../src/api/types.ts";
+import { RESOURCES, collectionPath, objectPath, type KubeObject } from "../../src/api/objects.ts";
 import { adminClient, getObject, installCrd, kubectlFor, metricValue } from "./support.ts";
 
 const kubeconfig = inject("kubeconfig");

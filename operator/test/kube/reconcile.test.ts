@@ -5,16 +5,16 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import { API_VERSION, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
-import { CONFIG_HASH_ANNOTATION } from "../../src/build/labels.ts";
+import { CONFIG_HASH_ANNOTATION } from "../../src/builders/labels.ts";
 import type { RunningOperator } from "../../src/main.ts";
-import { CLUSTER_RESOURCE } from "../../src/reconcile/reconcile.ts";
+import { CLUSTER_RESOURCE } from "../../src/api/types.ts";
 import {
   RESOURCES,
   collectionPath,
   objectPath,
   type KubeObject,
   type ResourceType,
-} from "../../src/runtime/kube.ts";
+} from "../../src/api/objects.ts";
 import {
   adminClient,
   apiServerWrites,

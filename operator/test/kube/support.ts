@@ -6,17 +6,11 @@ import { pino } from "pino";
 import { runKubectl } from "../../../e2e/rig/kube-control-plane.ts";
 import { repoRoot } from "../../../e2e/rig/paths.ts";
 import { waitFor } from "../../../e2e/rig/processes.ts";
-import { CRD_FILE, CRD_NAME } from "../../src/api/crd.ts";
+import { CRD_FILE, CRD_NAME } from "../../src/generators/crd.ts";
 import type { OperatorConfig } from "../../src/config.ts";
 import { startOperator, type RunningOperator } from "../../src/main.ts";
-import {
-  KubeClient,
-  isNotFound,
-  loadKubeConfig,
-  objectPath,
-  type KubeObject,
-  type ResourceType,
-} from "../../src/runtime/kube.ts";
+import { objectPath, type KubeObject, type ResourceType } from "../../src/api/objects.ts";
+import { KubeClient, isNotFound, loadKubeConfig } from "../../src/runtime/kube.ts";
 
 export function kubectlFor(kubeconfig: string) {
   return (args: string[], input?: string): Promise<string> =>

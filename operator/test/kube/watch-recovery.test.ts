@@ -7,14 +7,9 @@ import { startControlPlane, type ControlPlane } from "../../../e2e/rig/kube-cont
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import { API_VERSION, KIND } from "../../src/api/types.ts";
 import type { RunningOperator } from "../../src/main.ts";
-import { CLUSTER_RESOURCE } from "../../src/reconcile/reconcile.ts";
-import {
-  RESOURCES,
-  collectionPath,
-  objectPath,
-  type KubeClient,
-  type KubeObject,
-} from "../../src/runtime/kube.ts";
+import { CLUSTER_RESOURCE } from "../../src/api/types.ts";
+import { RESOURCES, collectionPath, objectPath, type KubeObject } from "../../src/api/objects.ts";
+import { type KubeClient } from "../../src/runtime/kube.ts";
 import { adminClient, getObject, installCrd, kubectlFor, startInProcess, testConfig } from "./support.ts";
 
 const namespace = "recovery";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { SIDECAR_OWNED_ZOO_CFG_KEYS } from "../../../sidecar/src/contract.ts";
 import { computeConfigHash, renderStaticConfig } from "./zoo-cfg.ts";
-import { resolvedFor, testCluster } from "./test-fixtures.ts";
+import { resolvedFor, testCluster } from "../../test/fixtures/cluster.ts";
 
 const render = (spec: Parameters<typeof testCluster>[0]): string =>
   renderStaticConfig(resolvedFor(testCluster(spec)));

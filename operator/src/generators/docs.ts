@@ -1,11 +1,27 @@
 // docs/api.md, the field reference, generated from the schema so that it cannot disagree with the
-// CRD. `kubectl explain zookeepercluster.spec` shows the same descriptions.
+// CRD (`kubectl explain zookeepercluster.spec` shows the same descriptions); and the table of
+// condition reasons in docs/operator.md, from the list computeStatus uses.
 import { PRINTER_COLUMNS } from "./crd.ts";
-import { OWNED_CONFIG_KEYS, OWNED_CONFIG_PREFIXES, TYPED_CONFIG_KEYS } from "./defaults.ts";
-import { specSchema, statusSchema, type JSONSchema } from "./schema.ts";
-import { API_VERSION, KIND, SHORT_NAMES } from "./types.ts";
+import { OWNED_CONFIG_KEYS, OWNED_CONFIG_PREFIXES, TYPED_CONFIG_KEYS } from "../api/defaults.ts";
+import { specSchema, statusSchema, type JSONSchema } from "../api/schema.ts";
+import { API_VERSION, KIND, SHORT_NAMES } from "../api/types.ts";
+import { CONDITION_REASONS } from "../reconcile/status.ts";
 
 export const DOCS_FILE = "docs/api.md";
+
+/** The generated section of docs/operator.md. */
+export const CONDITIONS_DOC = { file: "docs/operator.md", marker: "condition reasons" } as const;
+
+/** One row per condition and reason: the status it goes with and what it means. */
+export function renderConditionReasons(): string {
+  const rows = Object.entries(CONDITION_REASONS).flatMap(([type, reasons]) =>
+    Object.entries(reasons).map(
+      ([reason, r]: [string, { status: string; when: string }]) =>
+        `| \`${type}\` | ${r.status} | \`${reason}\` | ${cell(r.when)} |`,
+    ),
+  );
+  return ["| condition | status | reason | when |", "| --- | --- | --- | --- |", ...rows].join("\n") + "\n";
+}
 
 function typeOf(s: JSONSchema): string {
   if (s["x-kubernetes-int-or-string"]) return "int or string";
@@ -103,7 +119,7 @@ export function renderApiDocs(): string {
     `2. The typed fields of \`spec.config\` set ${TYPED_CONFIG_KEYS.map((k) => `\`${k}\``).join(", ")}, with the defaults above; \`spec.config.additional\` may not repeat them.`,
     "3. `spec.config.additional` sets any other key, verbatim, one line each.",
     "",
-    "A change of 2 or 3 changes the `zookeeper.ensemble.dev/config-hash` annotation of the pod template, so every server's pod must restart to pick it up; the StatefulSet uses `OnDelete`, so the operator, not the StatefulSet controller, decides when each one restarts. A membership change never changes the pod template.",
+    "A change of 2 or 3 changes the `zookeeper.ensemble.dev/config-hash` annotation of the pod template, so every server's pod must restart to pick it up. The StatefulSet uses `OnDelete`, so that the operator, not the StatefulSet controller, decides when each one restarts; this operator version does not restart pods yet, so a running server picks the change up only when its pod is deleted (one at a time, followers first, the leader last). A membership change never changes the pod template.",
     "",
     "## Status",
     "",

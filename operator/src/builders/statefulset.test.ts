@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { ZooKeeperClusterSpec } from "../api/types.ts";
 import { buildStatefulSet } from "./statefulset.ts";
 import { computeConfigHash, renderStaticConfig } from "./zoo-cfg.ts";
-import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "../../test/fixtures/cluster.ts";
 
 const selector = {
   "app.kubernetes.io/name": "zookeeper",

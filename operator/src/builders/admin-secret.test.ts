@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { buildAdminSecret, computeSuperDigest, generateAdminPassword } from "./admin-secret.ts";
-import { LABELS_OF_ZK, OWNER, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, testCluster } from "../../test/fixtures/cluster.ts";
 
 test.each([
   // `echo -n super:admin | openssl dgst -binary -sha1 | base64`

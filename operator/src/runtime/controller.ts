@@ -1,18 +1,22 @@
-// The controller: informers for ZooKeeperClusters, their children and their pods (one set per
-// watched namespace, or one for all namespaces), a work queue of cluster keys, and the mapping
-// from any change to the key of the cluster it belongs to. Informers start at once (a warm cache
-// for a standby); workers start only when `startWorkers` is called (after winning the lease).
+// The controller: informers for ZooKeeperClusters, their children (one per kind in the table of
+// child kinds) and their pods (one set per watched namespace, or one for all namespaces), a work
+// queue of cluster keys, and the mapping from any change to the key of the cluster it belongs to.
+// Informers start at once (a warm cache for a standby); workers start only when `startWorkers`
+// is called (after winning the lease). It hands each pass its effects (reconcile.ts ReconcileDeps).
 import type { Logger } from "pino";
-import { KIND, type ZooKeeperCluster } from "../api/types.ts";
-import { LABELS, LABEL_VALUES } from "../build/labels.ts";
-import { Informer, stripManagedFields } from "../runtime/informer.ts";
-import { RESOURCES, type KubeClient, type KubeObject, type ResourceType } from "../runtime/kube.ts";
-import { WorkQueue, type Outcome } from "../runtime/queue.ts";
-import { canonicalJson } from "./diff.ts";
-import type { EventInput } from "../runtime/events.ts";
-import { shrinkPod, type Caches, type PodLike } from "./observe.ts";
-import { CLUSTER_RESOURCE, reconcileCluster, type PassOutcome } from "./reconcile.ts";
-import type { StatusReader } from "./sidecars.ts";
+import { RESOURCES, objectPath, type KubeObject } from "../api/objects.ts";
+import { CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../api/types.ts";
+import { LABELS, LABEL_VALUES } from "../builders/labels.ts";
+import { CHILD_KINDS } from "../children.ts";
+import { canonicalJson } from "../reconcile/diff.ts";
+import { readPassword, shrinkPod, type Caches, type PodLike } from "../reconcile/observe.ts";
+import { reconcileCluster, type ReconcileDeps } from "../reconcile/reconcile.ts";
+import type { StatusReader } from "../reconcile/sidecars.ts";
+import { ADMIN_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
+import type { EventInput } from "./events.ts";
+import { Informer, stripManagedFields } from "./informer.ts";
+import { isNotFound, type KubeClient } from "./kube.ts";
+import { WorkQueue, type Outcome } from "./queue.ts";
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -30,14 +34,6 @@ export interface ControllerOptions {
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   onResult?: (outcome: Outcome, seconds: number) => void;
 }
-
-const CHILD_KINDS: ResourceType[] = [
-  RESOURCES.ConfigMap,
-  RESOURCES.Secret,
-  RESOURCES.Service,
-  RESOURCES.PodDisruptionBudget,
-  RESOURCES.StatefulSet,
-];
 
 /** Children and pods carry this label; we never cache objects that are not ours. */
 const OWNED_SELECTOR = `${LABELS.managedBy}=${LABEL_VALUES.managedBy}`;
@@ -90,40 +86,31 @@ export class Controller {
   private readonly podInformers: Informer<PodLike>[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
   private workersStarted = false;
+  /** What each pass may read and do (its members read the live caches, so one object serves every pass). */
+  private readonly reconcileDeps: ReconcileDeps;
   /** Pod keys by `namespace/cluster`, so a pass does not scan every pod. */
   private readonly podIndex = new Map<string, Map<string, PodLike>>();
   /** What of each cluster can change the desired state; status-only updates (ours) are skipped. */
   private readonly clusterState = new Map<string, string>();
-  /** Last outcome per key, for tests and debugging. */
-  readonly lastOutcome = new Map<string, PassOutcome>();
 
   constructor(options: ControllerOptions) {
     this.options = options;
     this.log = options.log;
+    this.reconcileDeps = this.buildReconcileDeps();
     const scopes: (string | undefined)[] = options.namespaces.length > 0 ? options.namespaces : [undefined];
-    this.queue = new WorkQueue(
-      async (key) => {
-        const outcome = await reconcileCluster(this.reconcileDeps(), key);
-        this.lastOutcome.set(key, outcome);
-        if (outcome.requeueAfterMs !== undefined) return { requeueAfterMs: outcome.requeueAfterMs };
-        return outcome.result === "terminal" ? { terminal: true } : undefined;
+    this.queue = new WorkQueue((key) => reconcileCluster(this.reconcileDeps, key), {
+      workers: options.workers,
+      backoff: { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 },
+      onResult: (key, outcome, seconds, err) => {
+        if (outcome === "error") {
+          const [namespace, name] = key.split("/");
+          // The one place a failed reconcile is logged.
+          // `err` goes to pino's error serializer, which keeps the stack.
+          this.log.error({ namespace, name, err, seconds }, "reconcile failed; will retry");
+        }
+        options.onResult?.(outcome, seconds);
       },
-      {
-        workers: options.workers,
-        backoff: { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 },
-        onResult: (key, outcome, seconds, err) => {
-          if (outcome === "error") {
-            const [namespace, name] = key.split("/");
-            // The one place a failed reconcile is logged.
-            this.log.error(
-              { namespace, name, err: err instanceof Error ? err.message : String(err), seconds },
-              "reconcile failed; will retry",
-            );
-          }
-          options.onResult?.(outcome, seconds);
-        },
-      },
-    );
+    });
     for (const ns of scopes) {
       const clusters = new Informer<ZooKeeperCluster & KubeObject>(
         options.client,
@@ -138,7 +125,7 @@ export class Controller {
         this.onCluster(obj, kind);
       });
       this.clusterInformers.push(clusters);
-      for (const type of CHILD_KINDS) {
+      for (const { type } of CHILD_KINDS) {
         const inf = new Informer<CompactChild>(
           options.client,
           {
@@ -232,7 +219,6 @@ export class Controller {
   private onCluster(obj: ZooKeeperCluster, kind: "add" | "update" | "delete"): void {
     const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
     if (kind === "delete") {
-      this.lastOutcome.delete(key);
       this.clusterState.delete(key);
       return;
     }
@@ -267,7 +253,8 @@ export class Controller {
     this.enqueue(namespace, cluster);
   }
 
-  private reconcileDeps() {
+  private buildReconcileDeps(): ReconcileDeps {
+    const options = this.options;
     const caches: Caches = {
       child: (kind, namespace, name) => {
         for (const inf of this.childInformers.get(kind) ?? []) {
@@ -281,23 +268,33 @@ export class Controller {
       ],
     };
     return {
-      client: this.options.client,
+      client: options.client,
       caches,
-      getCluster: (namespace: string, name: string) => {
+      getCluster: (namespace, name) => {
         for (const inf of this.clusterInformers) {
           const c = inf.get(namespace, name);
           if (c) return c;
         }
         return undefined;
       },
-      recordEvent: (regarding: KubeObject, event: EventInput) => this.options.recordEvent(regarding, event),
+      readAdminPassword: async (namespace, name) => {
+        try {
+          const secret = await options.client.request<{ data?: Record<string, string> }>(
+            "GET",
+            objectPath(RESOURCES.Secret, namespace, name),
+          );
+          return readPassword(secret.data?.[ADMIN_SECRET_KEYS.password]);
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      },
+      recordEvent: (regarding, event) => options.recordEvent(regarding, event),
       log: this.log,
-      clusterDomain: this.options.clusterDomain,
-      ...(this.options.sidecarImage ? { sidecarImage: this.options.sidecarImage } : {}),
-      ...(this.options.readSidecarStatus ? { readSidecarStatus: this.options.readSidecarStatus } : {}),
-      ...(this.options.statusRefreshMs !== undefined
-        ? { statusRefreshMs: this.options.statusRefreshMs }
-        : {}),
+      clusterDomain: options.clusterDomain,
+      ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),
+      ...(options.readSidecarStatus ? { readSidecarStatus: options.readSidecarStatus } : {}),
+      ...(options.statusRefreshMs !== undefined ? { statusRefreshMs: options.statusRefreshMs } : {}),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { buildPodDisruptionBudget } from "./pdb.ts";
-import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "../../test/fixtures/cluster.ts";
 
 test.each([
   ["default", {}, 1],

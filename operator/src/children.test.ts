@@ -1,13 +1,23 @@
 import type { KubernetesObject, V1ConfigMap, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, test } from "vitest";
-import { bootstrapMembers, buildChildren, childNames, type BuildInput } from "./index.ts";
-import { OWNER, resolvedFor, testCluster } from "./test-fixtures.ts";
+import { CHILD_KINDS, buildChildren, childKindOf, type BuildInput } from "./children.ts";
+import { childNames } from "./builders/labels.ts";
+import { participants } from "./reconcile/decide.ts";
+import { OWNER, resolvedFor, testCluster } from "../test/fixtures/cluster.ts";
 
-const input: BuildInput = { members: bootstrapMembers(3), membersVersion: "0", adminPassword: "secret" };
+type Overrides = Partial<Omit<BuildInput, "cluster" | "spec">>;
 
-function children(spec = {}, overrides: Partial<BuildInput> = {}): KubernetesObject[] {
+function children(spec = {}, overrides: Overrides = {}): KubernetesObject[] {
   const cluster = testCluster(spec);
-  return buildChildren(cluster, resolvedFor(cluster), { ...input, ...overrides });
+  return buildChildren({
+    cluster,
+    spec: resolvedFor(cluster),
+    members: participants(3),
+    membersVersion: "0",
+    adminPassword: "secret",
+    clusterDomain: "cluster.local",
+    ...overrides,
+  });
 }
 
 const sts = (objs: KubernetesObject[]): V1StatefulSet =>
@@ -40,10 +50,10 @@ describe("buildChildren", () => {
 
   test.each([
     ["bootstrap: as many pods as members", {}, {}, 3],
-    ["the highest member id decides the pods", { replicas: 5 }, { members: bootstrapMembers(4) }, 4],
+    ["the highest member id decides the pods", { replicas: 5 }, { members: participants(4) }, 4],
     ["the decision may ask for one more pod (a joining server)", {}, { statefulSetReplicas: 4 }, 4],
     ["no members yet: spec.replicas", { replicas: 5 }, { members: [] }, 5],
-  ] satisfies [string, object, Partial<BuildInput>, number][])(
+  ] satisfies [string, object, Overrides, number][])(
     "StatefulSet replicas: %s",
     (_, spec, overrides, replicas) => {
       expect(sts(children(spec, overrides)).spec?.replicas).toBe(replicas);
@@ -52,7 +62,7 @@ describe("buildChildren", () => {
 
   test("a membership change changes the members file, never the pod template", () => {
     const before = children({}, {});
-    const after = children({}, { members: bootstrapMembers(5), membersVersion: "100000002" });
+    const after = children({}, { members: participants(5), membersVersion: "100000002" });
     expect(hash(after)).toBe(hash(before));
     expect(sts(after).spec?.template).toEqual(sts(before).spec?.template);
     const cm = after[0] as V1ConfigMap;
@@ -63,22 +73,6 @@ describe("buildChildren", () => {
     expect(hash(children({ config: { tickTime: 3000 } }))).not.toBe(hash(children()));
   });
 
-  test.each([
-    ["enabled and served", { metrics: { serviceMonitor: { enabled: true } } }, true, true],
-    ["enabled but not served", { metrics: { serviceMonitor: { enabled: true } } }, false, false],
-    ["served but not enabled", {}, true, false],
-    [
-      "enabled with metrics off",
-      { metrics: { enabled: false, serviceMonitor: { enabled: true } } },
-      true,
-      false,
-    ],
-  ] as const)("ServiceMonitor %s", (_, spec, available, built) => {
-    const kinds = children(spec, { serviceMonitorsAvailable: available }).map((o) => o.kind);
-    expect(kinds.includes("ServiceMonitor")).toBe(built);
-    expect(kinds.at(-1)).toBe("StatefulSet");
-  });
-
   test("the cluster domain reaches the pods", () => {
     const env = sts(children({}, { clusterDomain: "corp.example" })).spec?.template.spec?.initContainers?.[0]
       ?.env;
@@ -86,10 +80,24 @@ describe("buildChildren", () => {
   });
 });
 
-test("bootstrapMembers", () => {
-  expect(bootstrapMembers(3)).toEqual([
-    { id: 1, role: "participant" },
-    { id: 2, role: "participant" },
-    { id: 3, role: "participant" },
-  ]);
+test("the table names every kind once, and each entry builds objects of its own kind and names", () => {
+  const kinds = CHILD_KINDS.map((k) => k.type.kind);
+  expect(new Set(kinds).size).toBe(kinds.length);
+  const cluster = testCluster({});
+  const objs = children();
+  for (const k of CHILD_KINDS) {
+    const built = objs.filter((o) => o.kind === k.type.kind);
+    expect(
+      built.map((o) => o.metadata?.name),
+      k.type.kind,
+    ).toEqual(k.names(cluster.metadata.name ?? ""));
+    expect(
+      built.every((o) => o.apiVersion === k.type.apiVersion),
+      k.type.kind,
+    ).toBe(true);
+  }
+  expect(childKindOf("Service").type.plural).toBe("services");
+  expect(() => childKindOf("ServiceMonitor")).toThrow(
+    "a ServiceMonitor is not a child kind the operator manages",
+  );
 });

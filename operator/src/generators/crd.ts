@@ -1,7 +1,7 @@
 // The CustomResourceDefinition, built from the schema. Generated into
 // charts/zookeeper-operator/crds/ by generate.ts; the kube tests install that file.
-import { clusterSchema, type JSONSchema } from "./schema.ts";
-import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from "./types.ts";
+import { clusterSchema, type JSONSchema } from "../api/schema.ts";
+import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from "../api/types.ts";
 
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 export const CRD_FILE = `charts/zookeeper-operator/crds/${GROUP}_${PLURAL}.yaml`;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { buildClientService, clientConnectionString } from "./client-service.ts";
 import { buildHeadlessService } from "./headless-service.ts";
-import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "../../test/fixtures/cluster.ts";
 
 const selector = {
   "app.kubernetes.io/name": "zookeeper",

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { childMetadata, childNames, ownerReference, selectorLabels } from "./labels.ts";
-import { LABELS_OF_ZK, OWNER, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, testCluster } from "../../test/fixtures/cluster.ts";
 
 test("child names (DESIGN.md)", () => {
   expect(childNames("web")).toEqual({

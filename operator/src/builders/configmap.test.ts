@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import { parseMembersFile } from "../../../sidecar/src/contract.ts";
 import { buildConfigMap } from "./configmap.ts";
 import { renderStaticConfig } from "./zoo-cfg.ts";
-import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "./test-fixtures.ts";
+import { LABELS_OF_ZK, OWNER, resolvedFor, testCluster } from "../../test/fixtures/cluster.ts";
 
 test.each([
   ["bootstrap of three", [1, 2, 3], "0"],

@@ -1,0 +1,110 @@
+// The one table of the kinds of object a ZooKeeperCluster owns. Each entry says, for its kind:
+// the resource type, the names of its objects, its pure builder, the RBAC it needs and why.
+// The table's order is the apply order. Everything that deals with children reads it: the
+// reconcile pass (what to build and apply, what observe looks up in the cache), the controller
+// (one informer per kind, labelled children only), the RBAC source (rbac.ts) and the tests.
+// Adding a child kind is one entry here plus its builder.
+//
+// Every kind here is always served by the API server. An optional kind (one whose API a
+// cluster may not serve, such as a ServiceMonitor) would also need a way to discover it; the
+// API refuses spec.metrics.serviceMonitor.enabled until that exists.
+import type { KubernetesObject } from "@kubernetes/client-node";
+import type { Member } from "../../sidecar/src/contract.ts";
+import { RESOURCES, type ResourceType } from "./api/objects.ts";
+import type { ResolvedSpec } from "./api/resolve.ts";
+import type { ZooKeeperCluster } from "./api/types.ts";
+import { buildAdminSecret } from "./builders/admin-secret.ts";
+import { buildClientService } from "./builders/client-service.ts";
+import { buildConfigMap } from "./builders/configmap.ts";
+import { buildHeadlessService } from "./builders/headless-service.ts";
+import { childNames } from "./builders/labels.ts";
+import { buildPodDisruptionBudget } from "./builders/pdb.ts";
+import { buildStatefulSet } from "./builders/statefulset.ts";
+import { computeConfigHash, renderStaticConfig } from "./builders/zoo-cfg.ts";
+
+/** Everything the builders need: the cluster, its resolved spec, and what the pass decided and observed. */
+export interface BuildInput {
+  cluster: ZooKeeperCluster;
+  spec: ResolvedSpec;
+  /** The membership to publish in the ConfigMap (bootstrap: 1..replicas as participants). */
+  members: Member[];
+  /** Committed ensemble config version (hex), "0" before any reconfiguration. */
+  membersVersion: string;
+  /** The existing Secret's password, or a newly generated one (generateAdminPassword). */
+  adminPassword: string;
+  /** StatefulSet replicas; defaults to the highest member id (pods 0..id-1), or spec.replicas with no members. */
+  statefulSetReplicas?: number;
+  /** The cluster's DNS domain (e.g. cluster.local). */
+  clusterDomain: string;
+}
+
+export interface ChildKind {
+  type: ResourceType;
+  /** The names of this kind's objects for the cluster NAME (what observe looks up in the cache). */
+  names: (clusterName: string) => string[];
+  /** This kind's desired objects. Pure. */
+  build: (input: BuildInput) => KubernetesObject[];
+  /** Why the operator owns this kind (the comment above its RBAC rule). */
+  why: string;
+  /** RBAC verbs beyond what every child needs (list and watch for the informer, create and patch for server-side apply). */
+  extraVerbs?: "get"[];
+}
+
+function statefulSetReplicas(input: BuildInput): number {
+  if (input.statefulSetReplicas !== undefined) return input.statefulSetReplicas;
+  return input.members.length > 0 ? Math.max(...input.members.map((m) => m.id)) : input.spec.replicas;
+}
+
+/** In apply order: the StatefulSet last, after everything its pods mount and the Services their DNS names need. */
+export const CHILD_KINDS: readonly ChildKind[] = [
+  {
+    type: RESOURCES.ConfigMap,
+    names: (n) => [childNames(n).configMap],
+    build: (i) => [buildConfigMap(i.cluster, i.spec, i.members, i.membersVersion)],
+    why: "NAME-config: zoo.cfg and the members file new pods bootstrap from",
+  },
+  {
+    type: RESOURCES.Secret,
+    names: (n) => [childNames(n).adminSecret],
+    build: (i) => [buildAdminSecret(i.cluster, i.adminPassword)],
+    why: "NAME-admin: the super user's password; GET before generating one, so a cold cache never replaces it (reconcile.ts)",
+    extraVerbs: ["get"],
+  },
+  {
+    type: RESOURCES.Service,
+    names: (n) => [childNames(n).headless, childNames(n).client],
+    build: (i) => [buildHeadlessService(i.cluster, i.spec), buildClientService(i.cluster, i.spec)],
+    why: "NAME-headless (stable DNS names) and NAME-client",
+  },
+  {
+    type: RESOURCES.PodDisruptionBudget,
+    names: (n) => [childNames(n).pdb],
+    build: (i) => [buildPodDisruptionBudget(i.cluster, i.spec)],
+    why: "NAME: how many members a voluntary disruption may take",
+  },
+  {
+    type: RESOURCES.StatefulSet,
+    names: (n) => [childNames(n).statefulSet],
+    build: (i) => [
+      buildStatefulSet(i.cluster, i.spec, {
+        replicas: statefulSetReplicas(i),
+        configHash: computeConfigHash(renderStaticConfig(i.spec)),
+        clusterDomain: i.clusterDomain,
+      }),
+    ],
+    why: "NAME: the ensemble's pods",
+  },
+];
+
+/** Every child object of one cluster, in apply order. Pure: the same input builds equal objects, so a no-op resync applies nothing. */
+export function buildChildren(input: BuildInput): KubernetesObject[] {
+  return CHILD_KINDS.flatMap((k) => k.build(input));
+}
+
+/** The table's entry for a kind, or an error: the builders returned something the operator does not own. */
+export function childKindOf(kind: string | undefined): ChildKind {
+  const entry = CHILD_KINDS.find((k) => k.type.kind === kind);
+  if (!entry)
+    throw new Error(`a ${kind ?? "object without a kind"} is not a child kind the operator manages`);
+  return entry;
+}
