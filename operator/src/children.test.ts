@@ -15,6 +15,8 @@ function children(spec = {}, overrides: Overrides = {}): KubernetesObject[] {
     members: participants(3),
     membersVersion: "0",
     adminPassword: "secret",
+    initializedAt: null,
+    rejoinEmpty: [],
     clusterDomain: "cluster.local",
     ...overrides,
   });

@@ -30,8 +30,12 @@ export interface BuildInput {
   members: Member[];
   /** Committed ensemble config version (hex), "0" before any reconfiguration. */
   membersVersion: string;
-  /** The existing Secret's password, or a newly generated one (generateAdminPassword). */
-  adminPassword: string;
+  /** The existing Secret's password, a newly generated one, or null: no Secret is built (decide.ts Step.adminSecret). */
+  adminPassword: string | null;
+  /** When the ensemble first reached quorum, null before (CONFIGMAP_KEYS.initializedAt). */
+  initializedAt: string | null;
+  /** Server ids allowed to start on an empty data volume (CONFIGMAP_KEYS.rejoinEmpty). */
+  rejoinEmpty: number[];
   /** StatefulSet replicas; defaults to the highest member id (pods 0..id-1), or spec.replicas with no members. */
   statefulSetReplicas?: number;
   /** The cluster's DNS domain (e.g. cluster.local). */
@@ -60,13 +64,18 @@ export const CHILD_KINDS: readonly ChildKind[] = [
   {
     type: RESOURCES.ConfigMap,
     names: (n) => [childNames(n).configMap],
-    build: (i) => [buildConfigMap(i.cluster, i.spec, i.members, i.membersVersion)],
+    build: (i) => [
+      buildConfigMap(i.cluster, i.spec, i.members, i.membersVersion, {
+        initializedAt: i.initializedAt,
+        rejoinEmpty: i.rejoinEmpty,
+      }),
+    ],
     why: "NAME-config: zoo.cfg and the members file new pods bootstrap from",
   },
   {
     type: RESOURCES.Secret,
     names: (n) => [childNames(n).adminSecret],
-    build: (i) => [buildAdminSecret(i.cluster, i.adminPassword)],
+    build: (i) => (i.adminPassword === null ? [] : [buildAdminSecret(i.cluster, i.adminPassword)]),
     why: "NAME-admin: the super user's password; GET before generating one, so a cold cache never replaces it (reconcile.ts)",
     extraVerbs: ["get"],
   },
@@ -79,7 +88,9 @@ export const CHILD_KINDS: readonly ChildKind[] = [
   {
     type: RESOURCES.PodDisruptionBudget,
     names: (n) => [childNames(n).pdb],
-    build: (i) => [buildPodDisruptionBudget(i.cluster, i.spec)],
+    build: (i) => [
+      buildPodDisruptionBudget(i.cluster, i.spec, i.members.filter((m) => m.role === "participant").length),
+    ],
     why: "NAME: how many members a voluntary disruption may take",
   },
   {

@@ -47,6 +47,19 @@ export const CONFIGMAP_KEYS = {
    * config hash: a membership change never restarts a pod.
    */
   members: "members",
+  /**
+   * Present once the ensemble first reached quorum: the time, ISO 8601. From then on an empty data
+   * directory is a lost volume, not a new cluster, and `init` refuses it (EXIT_CODES.emptyDataRefused)
+   * unless the server's id is in `rejoinEmpty`. Absent: a new ensemble, empty data is expected.
+   */
+  initializedAt: "initialized-at",
+  /**
+   * Server ids the operator re-adds on purpose with an empty data directory, comma-separated
+   * (e.g. `2` or `2,3`; empty or absent: none). The operator lists an id only when the rest of the
+   * ensemble serves a quorum without it (so it resyncs from the leader), or when a person asked
+   * for it (docs/operations.md).
+   */
+  rejoinEmpty: "rejoin-empty",
 } as const;
 
 /** Keys of the NAME-admin Secret. */
@@ -89,6 +102,19 @@ export const ENV = {
    * in milliseconds (only with the wildcard bind address, i.e. in a pod; 0 skips the wait).
    */
   dnsWaitMs: "ZK_DNS_WAIT_MS",
+  /**
+   * How long `init` waits, re-reading CONFIGMAP_KEYS.rejoinEmpty every 2 s, before it refuses an
+   * empty data directory of an initialized ensemble (EXIT_CODES.emptyDataRefused), in milliseconds
+   * (0: refuse at once). The kubelet updates mounted ConfigMap files up to about a minute after a
+   * change, so a server the operator lists a moment later starts without a crash-loop backoff.
+   */
+  rejoinWaitMs: "ZK_REJOIN_WAIT_MS",
+  /**
+   * The container's terminationMessagePath: where a failing `init` or `serve` writes its one-line
+   * message, so that the pod's status shows it. Written only when the file exists (the kubelet
+   * creates it); must match the container's terminationMessagePath when that is not the default.
+   */
+  terminationMessagePath: "ZK_TERMINATION_MESSAGE_PATH",
 } as const;
 
 /** What the sidecar assumes when a variable of ENV is not set. POD_NAMESPACE has no default. */
@@ -103,6 +129,9 @@ export const ENV_DEFAULTS = {
   readyCacheMs: 1000,
   fourLetterTimeoutMs: 1000,
   dnsWaitMs: 60_000,
+  rejoinWaitMs: 60_000,
+  /** Kubernetes' default terminationMessagePath. */
+  terminationMessagePath: "/dev/termination-log",
 } as const;
 
 /**
@@ -157,7 +186,35 @@ export const EXIT_CODES = {
   notWritable: 5,
   /** This pod's own stable DNS name did not resolve within ZK_DNS_WAIT_MS; the kubelet retries. */
   dnsNotReady: 6,
+  /**
+   * The data directory is empty but the ensemble was initialized (CONFIGMAP_KEYS.initializedAt)
+   * and the operator has not listed this server in CONFIGMAP_KEYS.rejoinEmpty (re-read for
+   * ENV.rejoinWaitMs before giving up): starting would risk an empty server voting as if it held
+   * the ensemble's data. Nothing was written; the kubelet retries, and the operator reads this
+   * code (and the message, from the termination message file) in the init container's status.
+   */
+  emptyDataRefused: 7,
 } as const;
+
+/**
+ * Parses CONFIGMAP_KEYS.rejoinEmpty: ids separated by commas (spaces allowed); throws on anything
+ * else. `init` also refuses an id above 255, the largest id the members file allows.
+ */
+export function parseRejoinEmpty(text: string): number[] {
+  const trimmed = text.trim();
+  if (trimmed === "") return [];
+  return trimmed.split(",").map((part) => {
+    const t = part.trim();
+    if (!/^[1-9][0-9]{0,2}$/.test(t))
+      throw new Error(`rejoin-empty: ${JSON.stringify(t)} is not a server id`);
+    return Number(t);
+  });
+}
+
+/** Renders CONFIGMAP_KEYS.rejoinEmpty (sorted, deduplicated). */
+export function renderRejoinEmpty(ids: readonly number[]): string {
+  return [...new Set(ids)].sort((a, b) => a - b).join(",");
+}
 
 /** The only four-letter words the sidecar uses; zoo.cfg whitelists exactly these. */
 export const FOUR_LETTER_WORDS = ["ruok", "srvr", "mntr", "conf"] as const;

@@ -14,6 +14,8 @@ export const DEFAULTS = {
   heapMiB: 512,
   /** Share of the container's memory (limit, else request) given to the heap when jvm.heap is unset. */
   heapShareOfMemory: 0.75,
+  /** The ZooKeeper container's CPU request when the spec sets neither a CPU request nor a limit. */
+  cpuRequest: "100m",
   config: {
     tickTime: 2000,
     initLimit: 10,

@@ -27,7 +27,8 @@ describe("resolveSpec defaults", () => {
         image: "docker.io/library/zookeeper:3.9.4",
         imagePullPolicy: "IfNotPresent",
         imagePullSecrets: [],
-        resources: {},
+        // Requests sized for the default heap (512 MiB is 75 % of 683 MiB).
+        resources: { requests: { memory: "683Mi", cpu: "100m" } },
         sidecar: {
           image: "ghcr.io/zookeeper-ensemble/zk-sidecar:0.1.0",
           imagePullPolicy: "IfNotPresent",
@@ -98,6 +99,23 @@ describe("resolveSpec defaults", () => {
     ["nothing given", {}, 512],
   ] satisfies [string, ZooKeeperClusterSpec, number][])("heap: %s", (_, spec, heapMiB) => {
     expect(resolved(spec).jvm.heapMiB).toBe(heapMiB);
+  });
+
+  test.each([
+    ["nothing given: sized for the default heap", {}, { requests: { memory: "683Mi", cpu: "100m" } }],
+    ["an explicit heap", { jvm: { heap: "3g" } }, { requests: { memory: "4096Mi", cpu: "100m" } }],
+    [
+      "a memory limit: the request defaults to it (Kubernetes), only CPU is added",
+      { resources: { limits: { memory: "2Gi" } } },
+      { limits: { memory: "2Gi" }, requests: { cpu: "100m" } },
+    ],
+    [
+      "requests given: kept as they are",
+      { resources: { requests: { memory: "1Gi", cpu: "2" } } },
+      { requests: { memory: "1Gi", cpu: "2" } },
+    ],
+  ] satisfies [string, ZooKeeperClusterSpec, object][])("resources: %s", (_, spec, resources) => {
+    expect(resolved(spec).resources).toEqual(resources);
   });
 
   test("an even ensemble is accepted with a warning", () => {

@@ -129,8 +129,8 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
   }
   const imagePullPolicy = s.imagePullPolicy ?? DEFAULTS.imagePullPolicy;
 
-  const resources = s.resources ?? {};
-  const memoryBytes = memoryOf(resources, "spec.resources");
+  const userResources = s.resources ?? {};
+  const memoryBytes = memoryOf(userResources, "spec.resources");
   let heapMiB: number;
   if (s.jvm?.heap !== undefined) {
     try {
@@ -150,6 +150,7 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
   } else {
     heapMiB = DEFAULTS.heapMiB;
   }
+  const resources = withDefaultRequests(userResources, heapMiB);
   const jvmOptions = s.jvm?.options ?? [];
   for (const o of jvmOptions) {
     if (/^-Xm[sx]/.test(o))
@@ -278,6 +279,23 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
 /** The largest maxUnavailable that keeps a quorum: floor((replicas-1)/2), at least 1 so drains never block forever. */
 export function maxUnavailableLimit(replicas: number): number {
   return Math.max(1, Math.floor((replicas - 1) / 2));
+}
+
+/**
+ * The ZooKeeper container's resources with requests sized for its heap where the spec sets
+ * neither a request nor a limit: without a memory request the scheduler may put a 2 GiB heap on
+ * a node with no room for it, and the kubelet evicts a BestEffort pod first under pressure.
+ * The memory request holds the heap and the JVM's off-heap share (the heap is 75 % of it).
+ */
+function withDefaultRequests(resources: V1ResourceRequirements, heapMiB: number): V1ResourceRequirements {
+  const requests: Record<string, string> = { ...(resources.requests ?? {}) };
+  if (requests.memory === undefined && resources.limits?.memory === undefined)
+    requests.memory = `${Math.ceil(heapMiB / DEFAULTS.heapShareOfMemory)}Mi`;
+  if (requests.cpu === undefined && resources.limits?.cpu === undefined) requests.cpu = DEFAULTS.cpuRequest;
+  // A copy of the parsed JSON the spec holds (a plain object, whatever its declared type).
+  const copy: V1ResourceRequirements = structuredClone(resources);
+  copy.requests = requests;
+  return copy;
 }
 
 function memoryOf(resources: V1ResourceRequirements, path: string): number | null {

@@ -515,6 +515,9 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
   observedGeneration: int("The generation of the spec this status describes.", { format: "int64" }),
   replicas: int("Pods the StatefulSet runs."),
   readyReplicas: int("Pods that are ready (serving in a quorum)."),
+  updatedReplicas: int(
+    "Members whose pod runs the StatefulSet's current pod template; the others change when their pod is restarted.",
+  ),
   members: arr(
     "The ensemble's members as the operator last observed them.",
     obj(
@@ -527,6 +530,9 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
           { enum: ["leader", "follower", "observer", "down", "unknown"] },
         ),
         ready: bool("Whether the pod is ready."),
+        upToDate: bool(
+          "Whether the pod runs the StatefulSet's current pod template (its controller-revision-hash is the update revision).",
+        ),
       },
       { required: ["id"] },
     ),
@@ -537,6 +543,10 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
     "Version of the committed ensemble configuration (hex, as ZooKeeper prints it).",
   ),
   version: str("Tag of the running ZooKeeper image."),
+  initializedAt: str(
+    "When the ensemble first reached quorum. From then on an empty data volume is a lost volume, never a new ensemble: a server refuses to start on one unless the operator re-adds it.",
+    { format: "date-time" },
+  ),
   connectionString: str("The address clients connect to (the client Service and port)."),
   conditions: arr("Available, Progressing and Degraded.", condition, {
     "x-kubernetes-list-type": "map",

@@ -119,6 +119,8 @@ export interface MemberStatus {
   pod: string;
   role: MemberStatusRole;
   ready: boolean;
+  /** The pod runs the StatefulSet's current template; absent while that is not known. */
+  upToDate?: boolean;
 }
 
 export const CONDITION_TYPES = ["Available", "Progressing", "Degraded"] as const;
@@ -140,6 +142,8 @@ export interface ZooKeeperClusterStatus {
   observedGeneration?: number;
   replicas?: number;
   readyReplicas?: number;
+  /** Members whose pod runs the StatefulSet's current template. */
+  updatedReplicas?: number;
   members?: MemberStatus[];
   /** Pod name of the current leader, when known. */
   leader?: string;
@@ -147,6 +151,8 @@ export interface ZooKeeperClusterStatus {
   ensembleConfigVersion?: string;
   /** Tag of the running ZooKeeper image. */
   version?: string;
+  /** When the ensemble first reached quorum (ISO 8601); from then on empty data is a lost volume. */
+  initializedAt?: string;
   /** host:port list clients use, through the client Service. */
   connectionString?: string;
   conditions?: ClusterCondition[];

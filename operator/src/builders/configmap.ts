@@ -1,7 +1,12 @@
 // NAME-config: the static zoo.cfg settings and the desired membership, mounted into the pods for
 // the sidecar (keys from the sidecar contract).
 import type { V1ConfigMap } from "@kubernetes/client-node";
-import { CONFIGMAP_KEYS, renderMembersFile, type Member } from "../../../sidecar/src/contract.ts";
+import {
+  CONFIGMAP_KEYS,
+  renderMembersFile,
+  renderRejoinEmpty,
+  type Member,
+} from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { childMetadata, childNames } from "./labels.ts";
@@ -33,6 +38,8 @@ export function buildConfigMap(
   spec: ResolvedSpec,
   members: Member[],
   membersVersion: string,
+  /** What the ensemble's life recorded: when it first reached quorum, who may rejoin empty. */
+  markers: { initializedAt: string | null; rejoinEmpty: number[] } = { initializedAt: null, rejoinEmpty: [] },
 ): V1ConfigMap {
   return {
     apiVersion: "v1",
@@ -42,6 +49,10 @@ export function buildConfigMap(
       [CONFIGMAP_KEYS.staticConfig]: renderStaticConfig(spec),
       [CONFIGMAP_KEYS.members]: renderMembersFile({ version: membersVersion, members }),
       [LOGBACK_KEY]: LOGBACK_XML,
+      ...(markers.initializedAt !== null ? { [CONFIGMAP_KEYS.initializedAt]: markers.initializedAt } : {}),
+      ...(markers.rejoinEmpty.length > 0
+        ? { [CONFIGMAP_KEYS.rejoinEmpty]: renderRejoinEmpty(markers.rejoinEmpty) }
+        : {}),
     },
   };
 }

@@ -1,12 +1,17 @@
-// NAME PodDisruptionBudget: voluntary disruptions (drains) may take at most maxUnavailable members.
+// NAME PodDisruptionBudget: voluntary disruptions (drains) may take at most maxUnavailable members,
+// and never more than the members the ensemble actually has can lose while keeping quorum. The
+// schema checks spec.disruptionBudget against spec.replicas, but the ensemble may not have those
+// members yet: with replicas 3 -> 5 and maxUnavailable 2, a drain must still take only 1 of 3.
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
-import type { ResolvedSpec } from "../api/resolve.ts";
+import { maxUnavailableLimit, type ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { childMetadata, childNames, selectorLabels } from "./labels.ts";
 
 export function buildPodDisruptionBudget(
   cluster: ZooKeeperCluster,
   spec: ResolvedSpec,
+  /** Voting members the ensemble has now (its committed membership, not spec.replicas). */
+  members: number,
 ): V1PodDisruptionBudget {
   const name = cluster.metadata.name ?? "";
   return {
@@ -14,7 +19,7 @@ export function buildPodDisruptionBudget(
     kind: "PodDisruptionBudget",
     metadata: childMetadata(cluster, childNames(name).pdb),
     spec: {
-      maxUnavailable: spec.disruptionBudget.maxUnavailable,
+      maxUnavailable: Math.min(spec.disruptionBudget.maxUnavailable, maxUnavailableLimit(members)),
       selector: { matchLabels: selectorLabels(name) },
     },
   };

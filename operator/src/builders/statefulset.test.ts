@@ -95,10 +95,19 @@ describe("the pod layout (DESIGN.md)", () => {
     expect(container(build(), "sidecar").image).toBe("ghcr.io/zookeeper-ensemble/zk-sidecar:0.1.0");
   });
 
-  test("probes go to the sidecar: readiness /readyz, liveness /livez", () => {
+  test("readiness asks the sidecar (quorum-aware); liveness and startup are ZooKeeper's own port; the sidecar has its own liveness", () => {
     const zk = container(build(), "zookeeper");
     expect(zk.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: 8081 });
-    expect(zk.livenessProbe?.httpGet).toEqual({ path: "/livez", port: 8081 });
+    // A hung sidecar must not restart a healthy ZooKeeper: nothing but readiness goes through it.
+    expect(zk.livenessProbe).toMatchObject({ tcpSocket: { port: 2181 } });
+    expect(zk.livenessProbe?.httpGet).toBeUndefined();
+    // A server loading a large snapshot opens its client port late: 10 minutes before liveness.
+    expect(zk.startupProbe).toMatchObject({
+      tcpSocket: { port: 2181 },
+      periodSeconds: 5,
+      failureThreshold: 120,
+    });
+    expect(container(build(), "sidecar").livenessProbe?.httpGet).toEqual({ path: "/status", port: 8081 });
     expect(container(build(), "sidecar").ports).toEqual([
       { name: "sidecar-http", containerPort: 8081, protocol: "TCP" },
     ]);

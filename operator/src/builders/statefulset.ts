@@ -118,6 +118,14 @@ export function buildStatefulSet(
     restartPolicy: "Always",
     env: [...contractEnv, { name: ENV.httpPort, value: String(PORTS.sidecarHttp) }],
     ports: [{ name: "sidecar-http", containerPort: PORTS.sidecarHttp, protocol: "TCP" }],
+    // The sidecar's own liveness: /status answers from its cache whatever ZooKeeper does, so a
+    // failure means the sidecar itself hangs, and only the sidecar is restarted.
+    livenessProbe: {
+      httpGet: { path: HTTP_PATHS.status, port: PORTS.sidecarHttp },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
     resources: spec.sidecar.resources,
     securityContext: RESTRICTED,
     volumeMounts: [
@@ -165,10 +173,20 @@ export function buildStatefulSet(
       timeoutSeconds: 2,
       failureThreshold: 3,
     },
-    // Liveness never depends on quorum: the sidecar answers from `ruok`.
+    // ZooKeeper opens its client port only after it has loaded its snapshot and log, which takes
+    // minutes for a large database: until then the startup probe holds liveness back (up to
+    // 10 minutes), so the kubelet never kills a server that is still loading.
+    startupProbe: {
+      tcpSocket: { port: PORTS.client },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 120,
+    },
+    // Liveness is the server's own: its client port accepts connections. Never quorum (a
+    // partition must not restart every server), and never the sidecar, so that a hung sidecar
+    // cannot make the kubelet restart a healthy ZooKeeper; the sidecar has its own probe.
     livenessProbe: {
-      httpGet: { path: HTTP_PATHS.live, port: PORTS.sidecarHttp },
-      initialDelaySeconds: 15,
+      tcpSocket: { port: PORTS.client },
       periodSeconds: 10,
       timeoutSeconds: 5,
       failureThreshold: 6,

@@ -1,8 +1,26 @@
 import { describe, expect, test } from "vitest";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
-import { decideStep, participants } from "./decide.ts";
-import type { Observed } from "./observe.ts";
+import { decideStep, participants, type DecideContext } from "./decide.ts";
+import type { Observed, PodObservation } from "./observe.ts";
+
+const NOW = new Date("2026-06-01T12:00:00.000Z");
+const context: DecideContext = { recordedInitializedAt: null, rejoinRequested: [], now: NOW };
+
+function pod(id: number, o: Partial<PodObservation> = {}): PodObservation {
+  return {
+    name: `zk-${id - 1}`,
+    id,
+    ready: true,
+    phase: "Running",
+    image: null,
+    deleting: false,
+    ip: `10.0.0.${id}`,
+    revision: null,
+    emptyDataRefused: false,
+    ...o,
+  };
+}
 
 function spec(s: object): ResolvedSpec {
   const cluster: ZooKeeperCluster = {
@@ -21,6 +39,7 @@ function observed(o: Partial<Observed> = {}): Observed {
     children: new Map(),
     statefulSet: null,
     membersFile: null,
+    markers: { initializedAt: null, rejoinEmpty: [] },
     adminPassword: null,
     pods: [],
     ensemble: { source: "none" },
@@ -46,7 +65,7 @@ describe("decideStep", () => {
     {
       what: "ConfigMap deleted, StatefulSet present → keep the StatefulSet's size",
       spec: { replicas: 3 },
-      observed: observed({ statefulSet: { spec: { replicas: 3 } } }),
+      observed: observed({ statefulSet: { spec: { replicas: 3 } }, adminPassword: "p" }),
       expected: { type: "Keep", members: participants(3), membersVersion: "0", blocked: null },
     },
     {
@@ -69,17 +88,165 @@ describe("decideStep", () => {
       expected: { type: "Paused", members: [], membersVersion: "0", blocked: null },
     },
   ])("$what", ({ spec: s, observed: o, expected }) => {
-    expect(decideStep(spec(s), o)).toEqual(expected);
+    expect(decideStep(spec(s), o, context)).toMatchObject(expected);
   });
 
   test("a replicas change after bootstrap keeps the ensemble and says why", () => {
     const step = decideStep(
       spec({ replicas: 5 }),
-      observed({ membersFile: { version: "0", members: participants(3) } }),
+      observed({ membersFile: { version: "0", members: participants(3) }, adminPassword: "p" }),
+      context,
     );
     expect(step.type).toBe("Keep");
     expect(step.members).toEqual(participants(3));
     expect(step.blocked?.reason).toBe("ScalingNotSupported");
     expect(step.blocked?.message).toContain("spec.replicas is 5 but the ensemble has 3 members");
+  });
+});
+
+describe("the admin Secret", () => {
+  test.each([
+    ["a new ensemble creates it", observed(), "create", null],
+    [
+      "an existing one is kept",
+      observed({ adminPassword: "p", statefulSet: { spec: { replicas: 3 } } }),
+      "existing",
+      null,
+    ],
+    [
+      "lost under a running ensemble: never replaced, and said why",
+      observed({ statefulSet: { spec: { replicas: 3 } }, pods: [pod(1)] }),
+      "missing",
+      "AdminSecretMissing",
+    ],
+  ] as const)("%s", (_, o, adminSecret, reason) => {
+    const step = decideStep(spec({ replicas: 3 }), o, context);
+    expect(step.adminSecret).toBe(adminSecret);
+    expect(step.blocked?.reason ?? null).toBe(reason);
+  });
+});
+
+describe("initialized", () => {
+  const members = { version: "0", members: participants(3) };
+  test.each([
+    [
+      "not before a quorum is ready",
+      observed({ membersFile: members, pods: [pod(1), pod(2, { ready: false })] }),
+      {},
+      null,
+    ],
+    [
+      "now, when a quorum is ready",
+      observed({ membersFile: members, pods: [pod(1), pod(2)] }),
+      {},
+      "2026-06-01T12:00:00Z",
+    ],
+    [
+      "the ConfigMap's time wins",
+      observed({ membersFile: members, markers: { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [] } }),
+      {},
+      "2026-01-01T00:00:00Z",
+    ],
+    [
+      "the status's time when the ConfigMap lost it",
+      observed({ membersFile: members }),
+      { recordedInitializedAt: "2026-02-02T00:00:00Z" },
+      "2026-02-02T00:00:00Z",
+    ],
+  ] as const)("%s", (_, o, ctx, expected) => {
+    expect(decideStep(spec({ replicas: 3 }), o, { ...context, ...ctx }).initializedAt).toBe(expected);
+  });
+});
+
+describe("members on an empty volume", () => {
+  const base = {
+    membersFile: { version: "0", members: participants(3) },
+    adminPassword: "p",
+    statefulSet: { spec: { replicas: 3 } },
+  };
+  const markers = { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [] };
+  const serving = (...ids: number[]) =>
+    new Map(ids.map((id) => [id, id === ids[0] ? "leader" : "follower"] as const));
+
+  test("one lost while the other two serve a quorum: re-added empty, it resyncs from the leader", () => {
+    const step = decideStep(
+      spec({ replicas: 3 }),
+      observed({
+        ...base,
+        markers,
+        pods: [pod(1), pod(2, { ready: false, emptyDataRefused: true }), pod(3)],
+        modes: serving(1, 3),
+      }),
+      context,
+    );
+    expect(step.rejoinEmpty).toEqual([2]);
+    expect(step.blocked).toBeNull();
+  });
+
+  test("a majority lost while the survivor is down: refused, never a new empty ensemble", () => {
+    const step = decideStep(
+      spec({ replicas: 3 }),
+      observed({
+        ...base,
+        markers,
+        pods: [
+          pod(1, { ready: false }),
+          pod(2, { ready: false, emptyDataRefused: true }),
+          pod(3, { ready: false, emptyDataRefused: true }),
+        ],
+        modes: new Map(),
+      }),
+      context,
+    );
+    expect(step.rejoinEmpty).toEqual([]);
+    expect(step.blocked?.reason).toBe("VolumesLost");
+    expect(step.blocked?.message).toContain("zk-1, zk-2 found an empty data volume");
+    expect(step.blocked?.message).toContain("docs/operations.md");
+  });
+
+  test("a person's annotation re-adds them on purpose", () => {
+    const step = decideStep(
+      spec({ replicas: 3 }),
+      observed({
+        ...base,
+        markers,
+        pods: [
+          pod(1, { ready: false }),
+          pod(2, { ready: false, emptyDataRefused: true }),
+          pod(3, { ready: false, emptyDataRefused: true }),
+        ],
+        modes: new Map(),
+      }),
+      { ...context, rejoinRequested: [2, 3] },
+    );
+    expect(step.rejoinEmpty).toEqual([2, 3]);
+    expect(step.blocked).toBeNull();
+  });
+
+  test("an allowed member stays allowed until it serves, then the list is emptied", () => {
+    const waiting = observed({
+      ...base,
+      markers: { ...markers, rejoinEmpty: [2] },
+      pods: [pod(1), pod(2, { ready: false }), pod(3)],
+      modes: serving(1, 3),
+    });
+    expect(decideStep(spec({ replicas: 3 }), waiting, context).rejoinEmpty).toEqual([2]);
+    const back = observed({
+      ...base,
+      markers: { ...markers, rejoinEmpty: [2] },
+      pods: [pod(1), pod(2), pod(3)],
+      modes: serving(1, 2, 3),
+    });
+    expect(decideStep(spec({ replicas: 3 }), back, context).rejoinEmpty).toEqual([]);
+  });
+
+  test("a new ensemble never refuses or re-adds anything", () => {
+    const step = decideStep(
+      spec({ replicas: 3 }),
+      observed({ pods: [pod(1, { emptyDataRefused: true })] }),
+      context,
+    );
+    expect(step.rejoinEmpty).toEqual([]);
+    expect(step.blocked).toBeNull();
   });
 });

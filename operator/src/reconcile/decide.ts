@@ -1,5 +1,6 @@
 // decideStep: the one pure decision of a reconcile pass: which membership the children are built
-// for, and what (if anything) the operator is waiting for or refusing. Exactly one step per pass.
+// for, what the ConfigMap records about the ensemble's life (initialized, members re-added on an
+// empty volume), and what (if anything) the operator refuses. Exactly one step per pass.
 // Today it bootstraps an ensemble and keeps it: a change of spec.replicas is refused visibly.
 // `members` is what the builders render, `blocked` is what the status reports.
 import type { Member } from "../../../sidecar/src/contract.ts";
@@ -8,42 +9,147 @@ import type { Observed } from "./observe.ts";
 
 export type StepType = "Bootstrap" | "Keep" | "Paused";
 
+/** Why a step refuses something; each is a reason of the Progressing condition. */
+export type BlockReason = "AdminSecretMissing" | "VolumesLost" | "ScalingNotSupported";
+
 export interface Step {
   type: StepType;
   /** The membership the children are built for (the ConfigMap's members, the StatefulSet's size). */
   members: Member[];
   /** The members file version to render ("0" before any reconfiguration). */
   membersVersion: string;
-  /** Set when the spec asks for something this step does not do; reported in the status. */
-  blocked: { reason: "ScalingNotSupported"; message: string } | null;
+  /** What the step refuses, the most urgent when there are several; reported in the status and an Event. */
+  blocked: { reason: BlockReason; message: string } | null;
+  /**
+   * The admin Secret: keep the existing password, create one for a new ensemble, or none: a
+   * Secret lost under running servers is never replaced silently (their super digest is the old
+   * password's).
+   */
+  adminSecret: "existing" | "create" | "missing";
+  /** When the ensemble first reached quorum (recorded in the ConfigMap and status); null before. */
+  initializedAt: string | null;
+  /** Server ids the ConfigMap lets start on an empty data volume (CONFIGMAP_KEYS.rejoinEmpty). */
+  rejoinEmpty: number[];
 }
+
+/** What decideStep needs besides the spec and the observation. */
+export interface DecideContext {
+  /** status.initializedAt as last written (survives a deleted ConfigMap). */
+  recordedInitializedAt: string | null;
+  /** Ids a person asked to re-add on an empty volume (annotation REJOIN_EMPTY_ANNOTATION). */
+  rejoinRequested: number[];
+  now: Date;
+}
+
+/** A person's override, for after a majority of volumes is lost (docs/operations.md "Lost volumes"). */
+export const REJOIN_EMPTY_ANNOTATION = "zookeeper.ensemble.dev/rejoin-empty";
 
 export function participants(n: number): Member[] {
   return Array.from({ length: n }, (_, i) => ({ id: i + 1, role: "participant" as const }));
 }
 
-export function decideStep(spec: ResolvedSpec, observed: Observed): Step {
+export function decideStep(spec: ResolvedSpec, observed: Observed, context: DecideContext): Step {
   const current = currentMembership(observed);
-  if (spec.paused) {
-    return {
-      type: "Paused",
-      members: current?.members ?? [],
-      membersVersion: current?.version ?? "0",
-      blocked: null,
-    };
-  }
+  const members = current?.members ?? participants(spec.replicas);
+  const membersVersion = current?.version ?? "0";
+  const initializedAt = decideInitializedAt(observed, members, context);
+  const rejoin = decideRejoinEmpty(observed, members, initializedAt, context.rejoinRequested);
+  const adminSecret =
+    observed.adminPassword !== null ? "existing" : ensembleExists(observed) ? "missing" : "create";
+  const base = { members, membersVersion, initializedAt, rejoinEmpty: rejoin.allowed, adminSecret } as const;
+  // Paused: nothing is built, so no members are invented for an ensemble that does not exist.
+  if (spec.paused) return { ...base, type: "Paused", members: current?.members ?? [], blocked: null };
   if (current === null) {
     // No ensemble yet: members 1..N as participants, all pods start together (Parallel).
-    return { type: "Bootstrap", members: participants(spec.replicas), membersVersion: "0", blocked: null };
+    return { ...base, type: "Bootstrap", blocked: null };
   }
-  const blocked =
-    current.members.length === spec.replicas
-      ? null
-      : {
-          reason: "ScalingNotSupported" as const,
-          message: `spec.replicas is ${spec.replicas} but the ensemble has ${current.members.length} members; changing membership one server at a time is not implemented in this operator version, so the ensemble is kept as it is`,
-        };
-  return { type: "Keep", members: current.members, membersVersion: current.version, blocked };
+  return {
+    ...base,
+    type: "Keep",
+    blocked: decideBlocked(spec, members, rejoin.lost, initializedAt, adminSecret),
+  };
+}
+
+function decideBlocked(
+  spec: ResolvedSpec,
+  members: Member[],
+  lost: string[],
+  initializedAt: string | null,
+  adminSecret: Step["adminSecret"],
+): Step["blocked"] {
+  if (adminSecret === "missing") {
+    return {
+      reason: "AdminSecretMissing",
+      message:
+        'the admin Secret is gone while the ensemble runs; its servers check the super digest of the old password, so the operator does not generate a new one. Recreate the Secret with the old password, or with a new one and restart every server (docs/operations.md, "Admin Secret lost")',
+    };
+  }
+  if (lost.length > 0) {
+    return {
+      reason: "VolumesLost",
+      message: `${lost.join(", ")} found an empty data volume, but the ensemble was initialized at ${initializedAt ?? "?"} and too few other members serve for them to resync safely; starting them would risk an empty ensemble that loses every write. Restore the volumes, or re-add them on purpose (docs/operations.md, "Lost volumes")`,
+    };
+  }
+  if (members.length !== spec.replicas) {
+    return {
+      reason: "ScalingNotSupported",
+      message: `spec.replicas is ${spec.replicas} but the ensemble has ${members.length} members; changing membership one server at a time is not implemented in this operator version, so the ensemble is kept as it is`,
+    };
+  }
+  return null;
+}
+
+function ensembleExists(observed: Observed): boolean {
+  return observed.statefulSet !== null || observed.pods.length > 0;
+}
+
+/** A quorum of `n` voting members. */
+export function quorumOf(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/**
+ * The recorded time, else now if a quorum of members is ready now (readiness is serving in a
+ * quorum), else null: the ensemble has never formed and empty volumes are expected.
+ */
+function decideInitializedAt(observed: Observed, members: Member[], context: DecideContext): string | null {
+  const recorded = observed.markers.initializedAt ?? context.recordedInitializedAt;
+  if (recorded !== null) return recorded;
+  const voters = new Set(members.filter((m) => m.role === "participant").map((m) => m.id));
+  const ready = observed.pods.filter((p) => voters.has(p.id) && p.ready && !p.deleting).length;
+  return voters.size > 0 && ready >= quorumOf(voters.size)
+    ? context.now.toISOString().replace(/\.\d{3}Z$/, "Z")
+    : null;
+}
+
+/**
+ * Which members may start on an empty data volume. A member whose init refused one is re-added
+ * when the other voting members serve a quorum without it (it then resyncs from the leader), or
+ * when a person asked for it; otherwise it is lost and reported. An id stays allowed until its
+ * server serves again.
+ */
+function decideRejoinEmpty(
+  observed: Observed,
+  members: Member[],
+  initializedAt: string | null,
+  requested: number[],
+): { allowed: number[]; lost: string[] } {
+  if (initializedAt === null) return { allowed: [], lost: [] };
+  const ids = new Set(members.map((m) => m.id));
+  const voters = members.filter((m) => m.role === "participant").map((m) => m.id);
+  const serving = (id: number): boolean => {
+    const mode = observed.modes?.get(id);
+    return mode === "leader" || mode === "follower" || mode === "observer";
+  };
+  const allowed = new Set(observed.markers.rejoinEmpty.filter((id) => ids.has(id) && !serving(id)));
+  const lost: string[] = [];
+  for (const pod of observed.pods) {
+    if (!pod.emptyDataRefused || !ids.has(pod.id) || allowed.has(pod.id)) continue;
+    const othersServing = voters.filter((id) => id !== pod.id && serving(id)).length;
+    if (othersServing >= quorumOf(voters.length) || requested.includes(pod.id)) allowed.add(pod.id);
+    else lost.push(pod.name);
+  }
+  return { allowed: [...allowed].sort((a, b) => a - b), lost };
 }
 
 /**

@@ -6,8 +6,10 @@
 import type { KubeObject } from "../api/objects.ts";
 import {
   parseMembersFile,
+  parseRejoinEmpty,
   ADMIN_SECRET_KEYS,
   CONFIGMAP_KEYS,
+  EXIT_CODES,
   type MembersFile,
 } from "../../../sidecar/src/contract.ts";
 import { childNames } from "../builders/labels.ts";
@@ -15,19 +17,35 @@ import type { ZooKeeperCluster } from "../api/types.ts";
 import { CHILD_KINDS } from "../children.ts";
 
 /** The fields of a Pod that observe reads (the pod cache keeps only these, see shrinkPod). */
+interface TerminatedLike {
+  exitCode?: number;
+  message?: string;
+}
+
+/** A container's status, as far as observe reads it. */
+export interface ContainerStatusLike {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { terminated?: TerminatedLike; waiting?: { reason?: string } };
+  lastState?: { terminated?: TerminatedLike };
+}
+
 export interface PodLike extends KubeObject {
   spec?: { containers?: { name: string; image?: string }[] };
   status?: {
     phase?: string;
     podIP?: string;
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; image?: string; ready?: boolean; restartCount?: number }[];
+    containerStatuses?: ContainerStatusLike[];
+    initContainerStatuses?: ContainerStatusLike[];
   };
 }
 
 export interface StatefulSetLike extends KubeObject {
   spec?: { replicas?: number };
-  status?: { replicas?: number; readyReplicas?: number };
+  status?: { replicas?: number; readyReplicas?: number; updateRevision?: string };
 }
 
 export interface PodObservation {
@@ -41,12 +59,22 @@ export interface PodObservation {
   deleting: boolean;
   /** The pod's address (status.podIP), null until it has one. */
   ip: string | null;
+  /** The StatefulSet revision of the pod's template (label controller-revision-hash), null when unlabelled. */
+  revision: string | null;
+  /**
+   * The sidecar's init refused to start this server on an empty data volume of an initialized
+   * ensemble (exit code EXIT_CODES.emptyDataRefused), the last time it ran.
+   */
+  emptyDataRefused: boolean;
 }
 
 /** A member's mode as its sidecar reported it (leader/follower/observer), or down when it serves no quorum. */
 export type MemberMode = "leader" | "follower" | "observer" | "down";
 
-/** What the ensemble itself says: its committed config. `none` means not read (this version never reads it). */
+/**
+ * What the ensemble itself says: its committed config, as the members' sidecars report it
+ * (`conf`; the leader's answer when it gave one). `none`: no member answered with one.
+ */
 export type EnsembleObservation =
   | { source: "none" }
   | {
@@ -56,12 +84,21 @@ export type EnsembleObservation =
       members: { id: number; role: "participant" | "observer" }[];
     };
 
+/** What the ConfigMap says besides the members file (CONFIGMAP_KEYS.initializedAt, rejoinEmpty). */
+export interface EnsembleMarkers {
+  /** When the ensemble first reached quorum, null when not recorded. */
+  initializedAt: string | null;
+  /** Server ids the operator re-adds with an empty data volume. */
+  rejoinEmpty: number[];
+}
+
 export interface Observed {
   /** Live children by `Kind/name`, as cached. */
   readonly children: ReadonlyMap<string, KubeObject>;
   readonly statefulSet: StatefulSetLike | null;
   /** The members file from NAME-config, null when the ConfigMap or the key is missing or unreadable. */
   readonly membersFile: MembersFile | null;
+  readonly markers: EnsembleMarkers;
   /** The super user's password from NAME-admin, null when there is no such Secret. */
   readonly adminPassword: string | null;
   readonly pods: readonly PodObservation[];
@@ -99,6 +136,7 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
     children,
     statefulSet,
     membersFile: readMembers(configMap?.data?.[CONFIGMAP_KEYS.members]),
+    markers: readMarkers(configMap?.data),
     adminPassword: readPassword(secret?.data?.[ADMIN_SECRET_KEYS.password]),
     pods: caches
       .podsOf(namespace, name)
@@ -128,6 +166,17 @@ function readMembers(text: string | undefined): MembersFile | null {
   }
 }
 
+function readMarkers(data: Record<string, string> | undefined): EnsembleMarkers {
+  const initializedAt = data?.[CONFIGMAP_KEYS.initializedAt]?.trim();
+  let rejoinEmpty: number[] = [];
+  try {
+    rejoinEmpty = parseRejoinEmpty(data?.[CONFIGMAP_KEYS.rejoinEmpty] ?? "");
+  } catch {
+    // A hand-edited value we cannot read: the pass writes its own back.
+  }
+  return { initializedAt: initializedAt ? initializedAt : null, rejoinEmpty };
+}
+
 export function readPassword(base64: string | undefined): string | null {
   if (!base64) return null;
   const text = Buffer.from(base64, "base64").toString("utf8");
@@ -139,6 +188,8 @@ function observePod(pod: PodLike, clusterName: string): PodObservation | null {
   const m = new RegExp(`^${escapeRegExp(clusterName)}-(\\d+)$`).exec(name);
   if (!m?.[1]) return null;
   const running = pod.status?.containerStatuses?.find((c) => c.name === "zookeeper")?.image;
+  const init = pod.status?.initContainerStatuses?.find((c) => c.name === INIT_CONTAINER);
+  const refused = EXIT_CODES.emptyDataRefused;
   const specImage = pod.spec?.containers?.find((c) => c.name === "zookeeper")?.image;
   return {
     name,
@@ -148,8 +199,18 @@ function observePod(pod: PodLike, clusterName: string): PodObservation | null {
     image: running ?? specImage ?? null,
     deleting: Boolean(pod.metadata?.deletionTimestamp),
     ip: pod.status?.podIP ?? null,
+    revision: pod.metadata?.labels?.[REVISION_LABEL] ?? null,
+    // Refused now, or waiting to be retried after a refusal; once init succeeds it is history.
+    emptyDataRefused:
+      init?.state?.terminated?.exitCode === refused ||
+      (init?.state?.waiting !== undefined && init.lastState?.terminated?.exitCode === refused),
   };
 }
+
+/** The StatefulSet controller's label for the template revision a pod was created from. */
+const REVISION_LABEL = "controller-revision-hash";
+/** The init container whose exit code says why a server did not start (builders/statefulset.ts CONTAINERS.init). */
+const INIT_CONTAINER = "config";
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -186,6 +247,19 @@ export function shrinkPod(obj: KubeObject): PodLike {
         ready: c.ready,
         restartCount: c.restartCount,
       })),
+      initContainerStatuses: (pod.status?.initContainerStatuses ?? [])
+        .filter((c) => c.name === INIT_CONTAINER)
+        .map((c) => ({
+          name: c.name,
+          state: c.state?.terminated
+            ? { terminated: { exitCode: c.state.terminated.exitCode } }
+            : c.state?.waiting
+              ? { waiting: { reason: c.state.waiting.reason } }
+              : {},
+          lastState: c.lastState?.terminated
+            ? { terminated: { exitCode: c.lastState.terminated.exitCode } }
+            : {},
+        })),
     },
   };
 }

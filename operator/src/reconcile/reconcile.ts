@@ -25,10 +25,10 @@ import { buildChildren, childKindOf } from "../children.ts";
 import type { EventInput } from "../runtime/events.ts";
 import type { KubeClient } from "../runtime/kube.ts";
 import type { HandlerResult } from "../runtime/queue.ts";
-import { decideStep, type Step } from "./decide.ts";
+import { REJOIN_EMPTY_ANNOTATION, decideStep, type Step } from "./decide.ts";
 import { computeApplyReason, withAppliedHash, type ApplyReason } from "./diff.ts";
 import { childKey, observeCluster, type Caches, type Observed } from "./observe.ts";
-import { readMemberModes, type StatusReader } from "./sidecars.ts";
+import { readMembers, type StatusReader } from "./sidecars.ts";
 import { computeStatus, sameStatus } from "./status.ts";
 
 export interface ReconcileDeps {
@@ -44,6 +44,12 @@ export interface ReconcileDeps {
    */
   readAdminPassword(namespace: string, name: string): Promise<string | null>;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
+  /**
+   * The API server's message when an apply failed because the server refused the object (an
+   * admission webhook, a quota, an invalid field): shown in the status and an Event. null for
+   * any other failure (a lost connection, a lost lease), which is only retried.
+   */
+  describeRefusal(err: unknown): string | null;
   log: Logger;
   clusterDomain: string;
   sidecarImage?: string;
@@ -85,6 +91,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
       observed: observeCluster(deps.caches, cluster),
       step: null,
       invalid,
+      applyError: null,
       changed: [],
       clusterDomain: deps.clusterDomain,
       now: now(),
@@ -106,7 +113,11 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const spec = resolved.spec;
 
   const observed = await observe(deps, cluster);
-  const step = decideStep(spec, observed);
+  const step = decideStep(spec, observed, {
+    recordedInitializedAt: cluster.status?.initializedAt ?? null,
+    rejoinRequested: parseIds(cluster.metadata.annotations?.[REJOIN_EMPTY_ANNOTATION]),
+    now: now(),
+  });
   const desired =
     step.type === "Paused"
       ? []
@@ -115,12 +126,19 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
           spec,
           members: step.members,
           membersVersion: step.membersVersion,
-          // A Secret that does not exist yet gets a new random password.
-          adminPassword: observed.adminPassword ?? generateAdminPassword(),
+          // A new ensemble's Secret gets a random password; a lost one is never replaced (decide.ts).
+          adminPassword:
+            step.adminSecret === "existing"
+              ? observed.adminPassword
+              : step.adminSecret === "create"
+                ? generateAdminPassword()
+                : null,
+          initializedAt: step.initializedAt,
+          rejoinEmpty: step.rejoinEmpty,
           clusterDomain: deps.clusterDomain,
         });
-  const applied = await applyChildren(deps, log, observed, desired);
-  await recordPassEvents(deps, cluster, spec, step, applied);
+  const { applied, refused } = await applyChildren(deps, log, observed, desired);
+  await recordPassEvents(deps, cluster, spec, step, observed, applied, refused);
 
   const changed = applied.map((a) => a.child);
   const status = computeStatus({
@@ -128,6 +146,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     observed,
     step,
     invalid: null,
+    applyError: refused,
     changed,
     clusterDomain: deps.clusterDomain,
     now: now(),
@@ -146,6 +165,9 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
       "status changed",
     );
   }
+  // Refused by the API server: the status and an Event say why; the queue retries with backoff,
+  // since a webhook or a quota may let it through later.
+  if (refused) throw new Error(`${refused.child}: ${refused.message}`);
   // Modes change without any Kubernetes event (a leader election), so look again soon.
   const result: HandlerResult =
     observed.modes !== null
@@ -159,15 +181,25 @@ async function observe(deps: ReconcileDeps, cluster: ZooKeeperCluster): Promise<
   const cached = observeCluster(deps.caches, cluster);
   const reader = deps.readSidecarStatus;
   const askSidecars = reader !== undefined && cached.pods.some((p) => p.ip !== null);
-  const [modes, adminPassword] = await Promise.all([
-    askSidecars ? readMemberModes(cached.pods, reader) : null,
+  const [reports, adminPassword] = await Promise.all([
+    askSidecars ? readMembers(cached.pods, reader) : null,
     cached.adminPassword ??
       deps.readAdminPassword(
         cluster.metadata.namespace ?? "",
         childNames(cluster.metadata.name ?? "").adminSecret,
       ),
   ]);
-  return { ...cached, modes, adminPassword };
+  return reports === null
+    ? { ...cached, adminPassword }
+    : { ...cached, adminPassword, modes: reports.modes, ensemble: reports.ensemble };
+}
+
+/** `2,3` → [2, 3]; anything that is not a server id is ignored (the annotation is a person's note). */
+function parseIds(text: string | undefined): number[] {
+  return (text ?? "")
+    .split(",")
+    .map((t) => Number(t.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 interface Applied {
@@ -175,24 +207,34 @@ interface Applied {
   reason: ApplyReason;
 }
 
-/** Applies, in the table's order, each desired child that is missing, changed or drifted. */
+/**
+ * Applies, in the table's order, each desired child that is missing, changed or drifted. Stops at
+ * the first child the API server refuses (the ones after it may need it: the StatefulSet comes
+ * last) and returns the refusal; any other failure is thrown.
+ */
 async function applyChildren(
   deps: ReconcileDeps,
   log: Logger,
   observed: Observed,
   desired: KubeObject[],
-): Promise<Applied[]> {
+): Promise<{ applied: Applied[]; refused: { child: string; message: string } | null }> {
   const applied: Applied[] = [];
   for (const obj of desired) {
     const kind = childKindOf(obj.kind);
     const child = childKey(kind.type.kind, obj.metadata?.name ?? "");
     const reason = computeApplyReason(obj, observed.children.get(child));
     if (reason === null) continue;
-    await deps.client.apply(kind.type, withAppliedHash(obj), { force: true });
+    try {
+      await deps.client.apply(kind.type, withAppliedHash(obj), { force: true });
+    } catch (err) {
+      const message = deps.describeRefusal(err);
+      if (message === null) throw err;
+      return { applied, refused: { child, message } };
+    }
     applied.push({ child, reason });
     log.info({ child, why: reason }, reason === "missing" ? "created child" : "updated child");
   }
-  return applied;
+  return { applied, refused: null };
 }
 
 const CHANGE_EVENTS: Record<ApplyReason, { reason: string; action: string; note: (list: string) => string }> =
@@ -215,7 +257,9 @@ async function recordPassEvents(
   cluster: ZooKeeperCluster,
   spec: ResolvedSpec,
   step: Step,
+  observed: Observed,
   applied: Applied[],
+  refused: { child: string; message: string } | null,
 ): Promise<void> {
   for (const reason of ["missing", "changed", "drifted"] as const) {
     const list = applied.filter((a) => a.reason === reason).map((a) => a.child.replace("/", " "));
@@ -226,6 +270,22 @@ async function recordPassEvents(
       reason: e.reason,
       action: e.action,
       note: e.note(list.join(", ")),
+    });
+  }
+  if (refused) {
+    await deps.recordEvent(cluster, {
+      type: "Warning",
+      reason: "ApplyFailed",
+      action: "Apply",
+      note: `the API server refused ${refused.child.replace("/", " ")}: ${refused.message}`,
+    });
+  }
+  for (const id of step.rejoinEmpty.filter((i) => !observed.markers.rejoinEmpty.includes(i))) {
+    await deps.recordEvent(cluster, {
+      type: "Normal",
+      reason: "RejoinEmpty",
+      action: "Repair",
+      note: `${cluster.metadata.name ?? ""}-${id - 1} lost its data volume; re-added empty, it resyncs from the leader`,
     });
   }
   if (step.blocked) {

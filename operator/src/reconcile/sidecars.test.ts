@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { SidecarStatus } from "../../../sidecar/src/contract.ts";
 import type { PodObservation } from "./observe.ts";
-import { modeOf, readMemberModes } from "./sidecars.ts";
+import { committedConfig, modeOf, readMembers } from "./sidecars.ts";
 
 function status(mode: SidecarStatus["mode"]): SidecarStatus {
   const serving = mode === "leader" || mode === "follower" || mode === "observer" || mode === "standalone";
@@ -19,7 +19,17 @@ function status(mode: SidecarStatus["mode"]): SidecarStatus {
 }
 
 function pod(id: number, ip: string | null, deleting = false): PodObservation {
-  return { name: `zk-${id - 1}`, id, ready: true, phase: "Running", image: null, deleting, ip };
+  return {
+    name: `zk-${id - 1}`,
+    id,
+    ready: true,
+    phase: "Running",
+    image: null,
+    deleting,
+    ip,
+    revision: null,
+    emptyDataRefused: false,
+  };
 }
 
 describe("modeOf", () => {
@@ -35,7 +45,7 @@ describe("modeOf", () => {
   });
 });
 
-describe("readMemberModes", () => {
+describe("readMembers", () => {
   test("asks each pod with an address once, skips pods without one or being deleted", async () => {
     const asked: string[] = [];
     const answers: Record<string, SidecarStatus | null> = {
@@ -43,7 +53,7 @@ describe("readMemberModes", () => {
       "10.0.0.2": status("leader"),
       "10.0.0.3": null, // no answer: left out, so the status says unknown rather than guessing
     };
-    const modes = await readMemberModes(
+    const { modes } = await readMembers(
       [pod(1, "10.0.0.1"), pod(2, "10.0.0.2"), pod(3, "10.0.0.3"), pod(4, null), pod(5, "10.0.0.5", true)],
       (ip) => {
         asked.push(ip);
@@ -55,5 +65,55 @@ describe("readMemberModes", () => {
       [1, "follower"],
       [2, "leader"],
     ]);
+  });
+});
+
+function withConfig(mode: SidecarStatus["mode"], version: string, ids: number[]): SidecarStatus {
+  return {
+    ...status(mode),
+    config: {
+      version,
+      members: ids.map((id) => ({
+        id,
+        host: `zk-${id - 1}.zk-headless`,
+        quorumPort: 2888,
+        electionPort: 3888,
+        role: "participant" as const,
+        clientAddress: null,
+        clientPort: 2181,
+      })),
+    },
+  };
+}
+
+describe("committedConfig", () => {
+  test("the leader's config wins, members sorted by id", () => {
+    expect(
+      committedConfig([
+        withConfig("follower", "200000001", [1, 2, 3, 4]),
+        withConfig("leader", "100000000", [3, 1, 2]),
+      ]),
+    ).toEqual({
+      source: "zookeeper",
+      configVersion: "100000000",
+      members: [
+        { id: 1, role: "participant" },
+        { id: 2, role: "participant" },
+        { id: 3, role: "participant" },
+      ],
+    });
+  });
+
+  test("without a leader: the newest version a serving member reports", () => {
+    const c = committedConfig([
+      withConfig("follower", "100000000", [1, 2, 3]),
+      withConfig("follower", "200000001", [1, 2]),
+    ]);
+    expect(c).toMatchObject({ source: "zookeeper", configVersion: "200000001" });
+  });
+
+  test("nobody serving, or no config: none", () => {
+    expect(committedConfig([status("not-serving"), status("unreachable")])).toEqual({ source: "none" });
+    expect(committedConfig([])).toEqual({ source: "none" });
   });
 });

@@ -3,8 +3,8 @@
 // still serves. One /status read per member with an address, all at once, through the reader
 // the runtime passes in (runtime/sidecar-status.ts: HTTP with a short timeout, so a hung pod
 // costs one timeout, not one per member).
-import type { SidecarStatus } from "../../../sidecar/src/contract.ts";
-import type { MemberMode, PodObservation } from "./observe.ts";
+import type { ServerLine, SidecarStatus } from "../../../sidecar/src/contract.ts";
+import type { EnsembleObservation, MemberMode, PodObservation } from "./observe.ts";
 
 /** What a pod's sidecar answered: its status, or null when it could not be asked or answered garbage. */
 export type StatusReader = (ip: string) => Promise<SidecarStatus | null>;
@@ -23,17 +23,46 @@ export function modeOf(status: SidecarStatus): MemberMode {
   }
 }
 
-/**
- * Asks every member pod that has an address and is not being deleted. Members whose sidecar did
- * not answer are left out of the map (their mode is unknown, not "down").
- */
-export async function readMemberModes(
+/** What the members' sidecars said: each one's mode, and the committed ensemble config. */
+export interface MemberReports {
+  /** Server id → mode, for the sidecars that answered; the others are unknown, not "down". */
+  modes: Map<number, MemberMode>;
+  ensemble: EnsembleObservation;
+}
+
+/** Asks every member pod that has an address and is not being deleted, all at once. */
+export async function readMembers(
   pods: readonly PodObservation[],
   read: StatusReader,
-): Promise<Map<number, MemberMode>> {
+): Promise<MemberReports> {
   const asked = pods.filter((p) => p.ip !== null && !p.deleting);
   const answers = await Promise.all(asked.map(async (p) => [p.id, await read(p.ip ?? "")] as const));
-  const modes = new Map<number, MemberMode>();
-  for (const [id, status] of answers) if (status !== null) modes.set(id, modeOf(status));
-  return modes;
+  const statuses = new Map<number, SidecarStatus>();
+  for (const [id, status] of answers) if (status !== null) statuses.set(id, status);
+  return {
+    modes: new Map([...statuses].map(([id, status]) => [id, modeOf(status)])),
+    ensemble: committedConfig([...statuses.values()]),
+  };
+}
+
+/**
+ * The committed ensemble config from the sidecars' answers: the leader's, since it is the one
+ * that commits; without a leader, the newest any serving member reports. Pure.
+ */
+export function committedConfig(statuses: readonly SidecarStatus[]): EnsembleObservation {
+  const withConfig = statuses.filter(
+    (s): s is SidecarStatus & { config: { version: string; members: ServerLine[] } } =>
+      s.serving && s.config !== null && s.config.version !== null,
+  );
+  const leader = withConfig.find((s) => s.mode === "leader");
+  const newest = [...withConfig].sort((a, b) =>
+    BigInt(`0x${b.config.version}`) > BigInt(`0x${a.config.version}`) ? 1 : -1,
+  )[0];
+  const chosen = leader ?? newest;
+  if (!chosen) return { source: "none" };
+  return {
+    source: "zookeeper",
+    configVersion: chosen.config.version,
+    members: chosen.config.members.map((m) => ({ id: m.id, role: m.role })).sort((a, b) => a.id - b.id),
+  };
 }

@@ -27,6 +27,8 @@ function pod(id: number, ready: boolean): PodObservation {
     image: "zookeeper:3.9.4",
     deleting: false,
     ip: ready ? `10.0.0.${id}` : null,
+    revision: null,
+    emptyDataRefused: false,
   };
 }
 
@@ -35,6 +37,7 @@ function observed(pods: PodObservation[]): Observed {
     children: new Map(),
     statefulSet: { spec: { replicas: 3 } },
     membersFile: { version: "0", members: participants(3) },
+    markers: { initializedAt: null, rejoinEmpty: [] },
     adminPassword: "p",
     pods,
     ensemble: { source: "none" },
@@ -42,7 +45,15 @@ function observed(pods: PodObservation[]): Observed {
   };
 }
 
-const keep: Step = { type: "Keep", members: participants(3), membersVersion: "0", blocked: null };
+const keep: Step = {
+  type: "Keep",
+  members: participants(3),
+  membersVersion: "0",
+  blocked: null,
+  adminSecret: "existing",
+  initializedAt: null,
+  rejoinEmpty: [],
+};
 const now = new Date("2026-01-01T00:00:00.000Z");
 
 function conditions(
@@ -156,6 +167,92 @@ describe("computeStatus", () => {
     const blocked: Step = { ...keep, blocked: { reason: "ScalingNotSupported", message: "m" } };
     expect(conditions([pod(1, true), pod(2, true), pod(3, true)], blocked).Progressing).toBe(
       "False/ScalingNotSupported",
+    );
+  });
+
+  test("members on an older pod template: upToDate, updatedReplicas, and Progressing says so", () => {
+    const o = observed([
+      { ...pod(1, true), revision: "zk-new" },
+      { ...pod(2, true), revision: "zk-old" },
+      { ...pod(3, true), revision: "zk-old" },
+    ]);
+    const s = computeStatus({
+      cluster,
+      observed: { ...o, statefulSet: { spec: { replicas: 3 }, status: { updateRevision: "zk-new" } } },
+      step: keep,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(s.members?.map((m) => m.upToDate)).toEqual([true, false, false]);
+    expect(s.updatedReplicas).toBe(1);
+    expect(s.conditions?.find((c) => c.type === "Progressing")).toMatchObject({
+      status: "False",
+      reason: "RestartPending",
+      message: "2 members run an older pod template and change when restarted: zk-1, zk-2",
+    });
+  });
+
+  test("a child the API server refused: Progressing=False and Degraded=True with its answer", () => {
+    const s = computeStatus({
+      cluster,
+      observed: observed([pod(1, true), pod(2, true), pod(3, true)]),
+      step: keep,
+      invalid: null,
+      applyError: {
+        child: "StatefulSet/zk",
+        message: 'admission webhook "deny.example.com" denied the request',
+      },
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    for (const type of ["Progressing", "Degraded"]) {
+      expect(s.conditions?.find((c) => c.type === type)).toMatchObject({
+        reason: "ApplyFailed",
+        message: 'StatefulSet/zk: admission webhook "deny.example.com" denied the request',
+      });
+    }
+  });
+
+  test("a lost admin Secret or lost volumes degrade the cluster; a scaling refusal does not", () => {
+    const degraded = (blocked: Step["blocked"]) =>
+      computeStatus({
+        cluster,
+        observed: observed([pod(1, true), pod(2, true), pod(3, true)]),
+        step: { ...keep, blocked },
+        invalid: null,
+        changed: [],
+        clusterDomain: "cluster.local",
+        now,
+      }).conditions?.find((c) => c.type === "Degraded");
+    expect(degraded({ reason: "AdminSecretMissing", message: "m" })).toMatchObject({
+      status: "True",
+      reason: "AdminSecretMissing",
+    });
+    expect(degraded({ reason: "VolumesLost", message: "m" })).toMatchObject({
+      status: "True",
+      reason: "VolumesLost",
+    });
+    expect(degraded({ reason: "ScalingNotSupported", message: "m" })).toMatchObject({ status: "False" });
+  });
+
+  test("initializedAt: from the step, else kept from the last status", () => {
+    const base = {
+      observed: observed([pod(1, true)]),
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    };
+    expect(
+      computeStatus({ ...base, cluster, step: { ...keep, initializedAt: "2026-01-01T00:00:00Z" } })
+        .initializedAt,
+    ).toBe("2026-01-01T00:00:00Z");
+    const recorded = { ...cluster, status: { initializedAt: "2025-01-01T00:00:00Z" } };
+    expect(computeStatus({ ...base, cluster: recorded, step: null }).initializedAt).toBe(
+      "2025-01-01T00:00:00Z",
     );
   });
 

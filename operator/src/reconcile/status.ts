@@ -35,7 +35,26 @@ export const CONDITION_REASONS = {
   Progressing: {
     WaitingForMembers: { status: "True", when: "members are not ready yet (new pods, or pods coming back)" },
     Reconciling: { status: "True", when: "this pass created or updated children" },
-    UpToDate: { status: "False", when: "every child matches the spec and every member is ready" },
+    UpToDate: {
+      status: "False",
+      when: "every child matches the spec, every member is ready and runs the current pod template",
+    },
+    RestartPending: {
+      status: "False",
+      when: "members run an older pod template and change when their pod is restarted (this version does not restart pods)",
+    },
+    ApplyFailed: {
+      status: "False",
+      when: "the API server refused a child object; the message is its answer",
+    },
+    AdminSecretMissing: {
+      status: "False",
+      when: "the admin Secret is gone under running servers; the operator does not replace it silently",
+    },
+    VolumesLost: {
+      status: "False",
+      when: "members found empty data volumes in an initialized ensemble and cannot resync safely",
+    },
     Paused: { status: "False", when: "`spec.paused` is true: status is reported, nothing is changed" },
     ScalingNotSupported: {
       status: "False",
@@ -51,6 +70,12 @@ export const CONDITION_REASONS = {
     MembersNotReady: { status: "True", when: "members of an ensemble that was available are not ready" },
     InvalidSpec: { status: "True", when: "the spec fails a check the schema cannot express" },
     UnsupportedSpec: { status: "True", when: "the spec asks for something this version does not do" },
+    ApplyFailed: {
+      status: "True",
+      when: "the API server refused a child object (a webhook, a quota, a field)",
+    },
+    AdminSecretMissing: { status: "True", when: "the admin Secret is gone under running servers" },
+    VolumesLost: { status: "True", when: "members found empty data volumes and cannot resync safely" },
     NotYetAvailable: { status: "False", when: "a new ensemble has not formed a quorum yet" },
     AsExpected: { status: "False", when: "no problem found" },
   },
@@ -74,6 +99,8 @@ export interface StatusInput {
   /** null when the spec is invalid. */
   step: Step | null;
   invalid: { reason: ResolveReason; message: string } | null;
+  /** The API server's answer when it refused a child in this pass. */
+  applyError?: { child: string; message: string } | null;
   /** Children created or changed in this pass, as `Kind/name`. */
   changed: string[];
   clusterDomain: string;
@@ -85,11 +112,12 @@ export function quorumSize(members: number): number {
 }
 
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
-  const { cluster, observed, step, invalid, changed } = input;
+  const { cluster, observed, step, invalid, changed, applyError } = input;
   const name = cluster.metadata.name ?? "";
   const memberList = step?.members ?? observed.membersFile?.members ?? [];
   const podsById = new Map(observed.pods.map((p) => [p.id, p]));
   const modes = observed.modes;
+  const updateRevision = observed.statefulSet?.status?.updateRevision;
 
   const members: MemberStatus[] = memberList.map((m) => {
     const pod = podsById.get(m.id);
@@ -97,8 +125,11 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     // The mode its sidecar reported; a member whose sidecar was not asked or did not answer is
     // unknown when its pod is ready (it serves, but in which role is not known), else down.
     const role = modes?.get(m.id) ?? (ready ? "unknown" : "down");
-    return { id: m.id, pod: `${name}-${m.id - 1}`, role, ready };
+    const member: MemberStatus = { id: m.id, pod: `${name}-${m.id - 1}`, role, ready };
+    if (pod?.revision && updateRevision) member.upToDate = pod.revision === updateRevision;
+    return member;
   });
+  const outdated = members.filter((m) => m.upToDate === false).map((m) => m.pod);
   const total = members.length;
   const ready = members.filter((m) => m.ready).length;
   const quorum = quorumSize(total);
@@ -133,6 +164,8 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
         "spec.paused is true: the operator reports status and changes nothing",
       ),
     );
+  } else if (applyError) {
+    conds.push(condition("Progressing", "ApplyFailed", `${applyError.child}: ${applyError.message}`));
   } else if (step?.blocked) {
     conds.push(condition("Progressing", step.blocked.reason, step.blocked.message));
   } else if (ready < total) {
@@ -141,6 +174,15 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     conds.push(condition("Progressing", "WaitingForMembers", `${ready} of ${total} members are ready`));
   } else if (changed.length > 0) {
     conds.push(condition("Progressing", "Reconciling", `updated ${[...changed].sort().join(", ")}`));
+  } else if (outdated.length > 0) {
+    const members_ = outdated.length === 1 ? "member runs" : "members run";
+    conds.push(
+      condition(
+        "Progressing",
+        "RestartPending",
+        `${outdated.length} ${members_} an older pod template and change when restarted: ${outdated.join(", ")}`,
+      ),
+    );
   } else {
     conds.push(
       condition("Progressing", "UpToDate", "every child matches the spec and every member is ready"),
@@ -149,6 +191,10 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   // Degraded
   if (invalid) {
     conds.push(condition("Degraded", invalid.reason, invalid.message));
+  } else if (applyError) {
+    conds.push(condition("Degraded", "ApplyFailed", `${applyError.child}: ${applyError.message}`));
+  } else if (step?.blocked?.reason === "AdminSecretMissing" || step?.blocked?.reason === "VolumesLost") {
+    conds.push(condition("Degraded", step.blocked.reason, step.blocked.message));
   } else if (total > 0 && ready < total && (ready >= quorum || wasAvailable(cluster))) {
     const down = members.filter((m) => !m.ready).map((m) => m.pod);
     conds.push(condition("Degraded", "MembersNotReady", `not ready: ${down.join(", ")}`));
@@ -172,7 +218,11 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     ),
     connectionString: clientConnectionString(cluster, input.clusterDomain),
   };
+  if (updateRevision && members.some((m) => m.upToDate !== undefined))
+    status.updatedReplicas = members.filter((m) => m.upToDate === true).length;
   if (leader) status.leader = leader;
+  const initializedAt = step?.initializedAt ?? cluster.status?.initializedAt;
+  if (initializedAt) status.initializedAt = initializedAt;
   if (observed.ensemble.source === "zookeeper")
     status.ensembleConfigVersion = observed.ensemble.configVersion;
   else if (step && step.membersVersion !== "0") status.ensembleConfigVersion = step.membersVersion;

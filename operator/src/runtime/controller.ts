@@ -15,7 +15,7 @@ import type { StatusReader } from "../reconcile/sidecars.ts";
 import { ADMIN_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
 import type { EventInput } from "./events.ts";
 import { Informer, stripManagedFields } from "./informer.ts";
-import { isNotFound, type KubeClient } from "./kube.ts";
+import { KubeError, isNotFound, type KubeClient } from "./kube.ts";
 import { WorkQueue, type Outcome } from "./queue.ts";
 
 export interface ControllerOptions {
@@ -290,6 +290,10 @@ export class Controller {
         }
       },
       recordEvent: (regarding, event) => options.recordEvent(regarding, event),
+      // Any answer of the API server but "too many requests" and a conflict (both pass by
+      // themselves): a webhook's denial, a quota, an invalid field, or a webhook that is down.
+      describeRefusal: (err) =>
+        err instanceof KubeError && err.code !== 429 && err.code !== 409 ? err.message : null,
       log: this.log,
       clusterDomain: options.clusterDomain,
       ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),

@@ -57,6 +57,8 @@ async function createAndBuild(name: string, spec: ZooKeeperClusterSpec): Promise
     members: participants(resolved.spec.replicas),
     membersVersion: "0",
     adminPassword: "not-a-real-password",
+    initializedAt: null,
+    rejoinEmpty: [],
     clusterDomain: "cluster.local",
   });
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });

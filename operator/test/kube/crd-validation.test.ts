@@ -197,6 +197,12 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "must not be a port ZooKeeper or the sidecar already uses",
   },
   {
+    what: "a ServiceMonitor, which this version does not create",
+    spec: { metrics: { serviceMonitor: { enabled: true } } },
+    message:
+      "spec.metrics.serviceMonitor.enabled: Invalid value: \"boolean\": ServiceMonitors are not created by this operator version yet",
+  },
+  {
     what: "an invalid TLS Secret name",
     spec: { tls: { client: { secretName: "Not_A_Secret" } } },
     message: "must be a valid Secret name",
