@@ -6,9 +6,12 @@ import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CONFIGMAP_KEYS, EXIT_CODES, FILES } from "./contract.ts";
+import type { Logger } from "./log.ts";
 import {
   type DynamicFile,
+  type EmptyDataKeys,
   type InitPlan,
+  isDatabaseFile,
   isWildcard,
   ownHost,
   parseDynamicFileName,
@@ -30,6 +33,24 @@ async function readInput(dir: string, key: string): Promise<string> {
   } catch (err) {
     throw invalidInput(`cannot read ${path} (ConfigMap key ${key}): ${errCode(err)}`);
   }
+}
+
+/** A ConfigMap key that may be absent (an older operator, a new ensemble): null when it is. */
+async function readOptionalInput(dir: string, key: string): Promise<string | null> {
+  const path = join(dir, key);
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if (errCode(err) === "ENOENT") return null;
+    throw invalidInput(`cannot read ${path} (ConfigMap key ${key}): ${errCode(err)}`);
+  }
+}
+
+export async function readEmptyDataKeys(operatorConfigDir: string): Promise<EmptyDataKeys> {
+  return {
+    initializedAt: await readOptionalInput(operatorConfigDir, CONFIGMAP_KEYS.initializedAt),
+    rejoinEmpty: await readOptionalInput(operatorConfigDir, CONFIGMAP_KEYS.rejoinEmpty),
+  };
 }
 
 async function assertWritableDir(dir: string, what: string): Promise<void> {
@@ -63,6 +84,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The names in a directory; none when it does not exist. */
+async function readdirOptional(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (errCode(err) === "ENOENT") return [];
+    throw err;
+  }
+}
+
 export async function readVolumeState(settings: Settings): Promise<VolumeState> {
   const dynamicFiles: DynamicFile[] = [];
   for (const name of await readdir(settings.confDir)) {
@@ -70,10 +101,13 @@ export async function readVolumeState(settings: Settings): Promise<VolumeState> 
     if (version === null) continue;
     dynamicFiles.push({ name, version, text: await readFile(join(settings.confDir, name), "utf8") });
   }
+  // Snapshots always live in dataDir; a `dataLogDir` elsewhere only moves the logs, and every
+  // server writes snapshot.0 at its first start, so dataDir alone tells whether ZooKeeper ran here.
+  const database = await readdirOptional(join(settings.dataDir, "version-2"));
   return {
     myid: await readOptional(join(settings.dataDir, FILES.myid)),
     dynamicFiles,
-    hasDatabase: await exists(join(settings.dataDir, "version-2")),
+    hasDatabase: database.some(isDatabaseFile),
   };
 }
 
@@ -143,23 +177,89 @@ export async function waitForOwnName(
   }
 }
 
+/** How often `init` re-reads the ConfigMap while it waits for rejoin-empty. */
+export const REJOIN_POLL_MS = 2000;
+
+/**
+ * Plans with the ConfigMap's empty-data keys and, while the plan's only objection is an empty data
+ * directory (EXIT_CODES.emptyDataRefused; planInit checks everything else first), re-reads them
+ * every `pollMs` for up to ZK_REJOIN_WAIT_MS. The kubelet updates mounted ConfigMap files up to
+ * about a minute after the operator changes them: a server the operator lists in rejoin-empty a
+ * moment later then starts now, not after a crash-loop backoff. Nothing is written meanwhile.
+ */
+export async function planWaitingForRejoin(
+  settings: Settings,
+  plan: (keys: EmptyDataKeys) => InitPlan,
+  readKeys: () => Promise<EmptyDataKeys>,
+  logger: Logger,
+  pollMs = REJOIN_POLL_MS,
+): Promise<InitPlan> {
+  const started = Date.now();
+  const deadline = started + settings.rejoinWaitMs;
+  let waiting = false;
+  for (;;) {
+    try {
+      const result = plan(await readKeys());
+      if (waiting)
+        logger.info(
+          { waitedMs: Date.now() - started, emptyData: result.emptyData.kind },
+          "the ConfigMap changed while init waited: no longer refused",
+        );
+      return result;
+    } catch (err) {
+      if (!(err instanceof SidecarError) || err.exitCode !== EXIT_CODES.emptyDataRefused) throw err;
+      if (Date.now() >= deadline) {
+        if (!waiting) throw err;
+        throw new SidecarError(
+          `${err.message} (${CONFIGMAP_KEYS.rejoinEmpty} was re-read for ${settings.rejoinWaitMs} ms)`,
+          err.exitCode,
+        );
+      }
+      if (!waiting) {
+        logger.warn(
+          { waitMs: settings.rejoinWaitMs, pollMs, refusal: err.message },
+          `data directory is empty but the ensemble was initialized: waiting up to ${settings.rejoinWaitMs} ms for the operator to list server ${settings.identity.id} in ${CONFIGMAP_KEYS.rejoinEmpty} before refusing`,
+        );
+        waiting = true;
+      }
+      await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    }
+  }
+}
+
 export interface InitResult {
   plan: InitPlan;
   moved: string[];
 }
 
+const SILENT: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 export async function runInit(
   settings: Settings,
-  options: { now?: Date; resolve?: Resolve } = {},
+  options: { now?: Date; resolve?: Resolve; logger?: Logger; rejoinPollMs?: number } = {},
 ): Promise<InitResult> {
   const now = options.now ?? new Date();
+  const logger = options.logger ?? SILENT;
   const membersText = await readInput(settings.operatorConfigDir, CONFIGMAP_KEYS.members);
   const staticText = await readInput(settings.operatorConfigDir, CONFIGMAP_KEYS.staticConfig);
   const members = parseMembers(membersText);
   const staticSettings = parseStaticConfig(staticText);
   await assertWritableDir(settings.dataDir, "data directory");
   await assertWritableDir(settings.confDir, "config directory");
-  const plan = planInit(settings, members, staticSettings, await readVolumeState(settings));
+  const volume = await readVolumeState(settings);
+  const plan = await planWaitingForRejoin(
+    settings,
+    (keys) => planInit(settings, members, staticSettings, volume, keys),
+    () => readEmptyDataKeys(settings.operatorConfigDir),
+    logger,
+    options.rejoinPollMs,
+  );
+  if (plan.emptyData.kind === "rejoin-empty") {
+    logger.info(
+      { initializedAt: plan.emptyData.initializedAt },
+      `data directory is empty and ${CONFIGMAP_KEYS.rejoinEmpty} lists server ${settings.identity.id}: starting empty, ZooKeeper syncs the data from the leader`,
+    );
+  }
   // In a pod (wildcard bind address) ZooKeeper finds its own quorum address through DNS.
   if (isWildcard(settings.bindAddress) && settings.dnsWaitMs > 0)
     await waitForOwnName(settings, options.resolve);

@@ -16,7 +16,12 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], env: Record<string, string>, uid?: number): Promise<Run> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+  uid?: number,
+  onStdout?: (soFar: string) => void,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
@@ -25,7 +30,10 @@ function run(args: string[], env: Record<string, string>, uid?: number): Promise
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+      onStdout?.(stdout);
+    });
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("error", reject);
     child.on("close", (code) => {
@@ -40,6 +48,7 @@ describe("zk-sidecar init", () => {
   const data = (): string => join(root, "data");
   const conf = (): string => join(root, "conf");
   const op = (): string => join(root, "op");
+  const terminationLog = (): string => join(root, "termination-log");
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), "zk-sidecar-"));
@@ -55,6 +64,8 @@ describe("zk-sidecar init", () => {
       ZK_OPERATOR_CONFIG_DIR: op(),
       // Nothing resolves the pod's stable DNS name here; the wait has its own test below.
       ZK_DNS_WAIT_MS: "0",
+      // Never /dev/termination-log of the machine running the tests; absent unless a test makes it.
+      ZK_TERMINATION_MESSAGE_PATH: terminationLog(),
     };
   });
 
@@ -133,6 +144,24 @@ describe("zk-sidecar init", () => {
       "zk-sidecar: zoo.cfg.static line 2: reconfigEnabled is set by the sidecar and must not be given\n",
     ],
     [
+      "a malformed rejoin-empty",
+      () => ({}),
+      () => {
+        writeFileSync(join(op(), "rejoin-empty"), "2 3\n");
+      },
+      EXIT_CODES.invalidInput,
+      'zk-sidecar: ConfigMap key rejoin-empty: "2 3" is not a server id: expected server ids separated by commas, e.g. 2,3\n',
+    ],
+    [
+      "a malformed initialized-at",
+      () => ({}),
+      () => {
+        writeFileSync(join(op(), "initialized-at"), "1767225600\n");
+      },
+      EXIT_CODES.invalidInput,
+      'zk-sidecar: ConfigMap key initialized-at: expected an ISO 8601 time such as 2026-01-01T00:00:00.000Z, got "1767225600"\n',
+    ],
+    [
       "a data directory that does not exist",
       () => ({ ZK_DATA_DIR: "/nonexistent/data" }),
       () => undefined,
@@ -199,6 +228,89 @@ describe("zk-sidecar init", () => {
     expect(readFileSync(join(data(), "myid"), "utf8")).toBe("3\n");
     expect(readdirSync(data()).sort()).toEqual(["myid", "version-2"]);
     expect(readdirSync(conf())).toEqual([]);
+  });
+
+  describe("an empty data directory of an initialized ensemble", () => {
+    const AT = "2026-01-01T00:00:00.000Z";
+    const refusal = (dataDir: string): string =>
+      `zk-sidecar: pod zk-1 (server 2): the data directory ${dataDir} holds no ZooKeeper database, but the ensemble has been initialized since ${AT} (ConfigMap zk-config, key initialized-at) and key rejoin-empty does not list 2. Refusing to start an empty server, which could form a quorum without the ensemble's data; nothing was written. If this volume was lost, follow docs/operations.md "Lost volumes" (the operator re-adds server 2 empty by listing it in rejoin-empty while the other members hold a quorum); if it should hold data, restore that first.\n`;
+
+    beforeEach(() => {
+      writeFileSync(join(op(), "initialized-at"), `${AT}\n`);
+    });
+
+    it("is refused with exit 7, the message in the termination log, and nothing written", async () => {
+      // ZooKeeper's first start creates version-2 and its epoch files before its first snapshot.
+      mkdirSync(join(data(), "version-2"));
+      writeFileSync(join(data(), "version-2", "currentEpoch"), "1");
+      writeFileSync(join(op(), "rejoin-empty"), "1,3\n");
+      writeFileSync(terminationLog(), "stale message of an earlier run, longer than the new one");
+      const r = await run(["init"], { ...env, ZK_REJOIN_WAIT_MS: "0" });
+      expect(r.code).toBe(EXIT_CODES.emptyDataRefused);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(refusal(data()));
+      expect(readFileSync(terminationLog(), "utf8")).toBe(refusal(data()));
+      expect(readdirSync(data())).toEqual(["version-2"]);
+      expect(readdirSync(join(data(), "version-2"))).toEqual(["currentEpoch"]);
+      expect(readdirSync(conf())).toEqual([]);
+    });
+
+    it("does not create a termination log that the kubelet did not", async () => {
+      const r = await run(["init"], { ...env, ZK_REJOIN_WAIT_MS: "0" });
+      expect(r.code).toBe(EXIT_CODES.emptyDataRefused);
+      expect(readdirSync(root).sort()).toEqual(["conf", "data", "op"]);
+    });
+
+    it("starts empty when rejoin-empty lists the server, and says so", async () => {
+      writeFileSync(join(op(), "rejoin-empty"), "2\n");
+      const r = await run(["init"], env);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const lines = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines[0]).toMatchObject({
+        level: 30,
+        initializedAt: AT,
+        msg: "data directory is empty and rejoin-empty lists server 2: starting empty, ZooKeeper syncs the data from the leader",
+      });
+      expect(lines[1]).toMatchObject({ msg: "config rendered", data: "rejoin-empty" });
+      expect(readFileSync(join(data(), "myid"), "utf8")).toBe("2\n");
+    });
+
+    it("starts as before when the volume holds a database", async () => {
+      mkdirSync(join(data(), "version-2"));
+      writeFileSync(join(data(), "version-2", "snapshot.0"), "");
+      const r = await run(["init"], env);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ msg: "config rendered", data: "has-data" });
+    });
+
+    it("waits for the kubelet to bring a rejoin-empty written a moment later", async () => {
+      let allowedAt = 0;
+      // The operator's change arrives once init says it waits.
+      const r = await run(["init"], { ...env, ZK_REJOIN_WAIT_MS: "20000" }, undefined, (soFar) => {
+        if (allowedAt === 0 && soFar.includes("waiting up to")) {
+          writeFileSync(join(op(), "rejoin-empty"), "2\n");
+          allowedAt = Date.now();
+        }
+      });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      // Re-read every 2 s: the change is seen at the next re-read, long before the 20 s.
+      expect(Date.now() - allowedAt).toBeLessThan(10_000);
+      const msgs = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(msgs).toEqual([
+        "data directory is empty but the ensemble was initialized: waiting up to 20000 ms for the operator to list server 2 in rejoin-empty before refusing",
+        "the ConfigMap changed while init waited: no longer refused",
+        "data directory is empty and rejoin-empty lists server 2: starting empty, ZooKeeper syncs the data from the leader",
+        "config rendered",
+      ]);
+    });
   });
 
   it.each([

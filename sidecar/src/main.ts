@@ -1,7 +1,7 @@
 // zk-sidecar: `init` renders myid and zoo.cfg once before ZooKeeper starts; `serve` answers the
 // kubelet's probes, the operator's status reads and Prometheus until SIGTERM.
 import { hostname } from "node:os";
-import { EXIT_CODES } from "./contract.ts";
+import { ENV, ENV_DEFAULTS, EXIT_CODES } from "./contract.ts";
 import { createLogger } from "./log.ts";
 import { readSettings, SidecarError } from "./settings.ts";
 
@@ -41,10 +41,11 @@ async function init(): Promise<void> {
   });
   // Loaded here so that `serve` does not carry init's modules (dns, fs/promises) all its life.
   const { runInit } = await import("./init.ts");
-  const { plan, moved } = await runInit(settings);
+  const { plan, moved } = await runInit(settings, { logger });
   logger.info(
     {
       myid: settings.identity.id,
+      data: plan.emptyData.kind,
       dynamicConfig: plan.dynamic.name,
       source: plan.dynamic.kind,
       why: plan.dynamic.reason,
@@ -127,13 +128,40 @@ async function main(argv: string[]): Promise<void> {
   await (command === "init" ? init() : serve());
 }
 
+/**
+ * Writes the failure to the container's termination message file, so that the pod's status
+ * (`kubectl describe pod`, the operator) shows why beside the exit code. Only into a file that
+ * exists: the kubelet creates it for every container, and outside a pod (tests, a developer's
+ * machine) nothing is created. Best effort: the message is on stderr as well.
+ */
+function writeTerminationMessage(message: string): void {
+  const path = process.env[ENV.terminationMessagePath] || ENV_DEFAULTS.terminationMessagePath;
+  // Loaded only here, on the way out: `serve` never needs it otherwise.
+  const { closeSync, constants, openSync, writeSync } = process.getBuiltinModule("node:fs");
+  try {
+    // No O_CREAT: never create the file outside a pod.
+    const fd = openSync(path, constants.O_WRONLY | constants.O_TRUNC);
+    try {
+      writeSync(fd, message);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Missing or not writable: stderr (the container's log) has the message.
+  }
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof SidecarError) {
     process.stderr.write(`zk-sidecar: ${err.message}\n`);
+    writeTerminationMessage(`zk-sidecar: ${err.message}\n`);
     process.exit(err.exitCode);
   }
   process.stderr.write(
     `zk-sidecar: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  writeTerminationMessage(
+    `zk-sidecar: unexpected failure: ${err instanceof Error ? err.message : String(err)}\n`,
   );
   process.exit(EXIT_CODES.failure);
 });

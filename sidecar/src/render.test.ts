@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { EXIT_CODES, parseServerLine, type MembersFile } from "./contract.ts";
 import {
+  decideEmptyData,
   dynamicFileName,
+  type EmptyDataKeys,
+  isDatabaseFile,
+  NO_EMPTY_DATA_KEYS,
   parseDynamicFileName,
   parseMembers,
   parseStaticConfig,
@@ -90,7 +94,7 @@ describe("renderZooCfg", () => {
       "standaloneEnabled",
       "reconfigEnabled",
       "4lw.commands.whitelist",
-      "admin.serverAddress",
+      "admin.enableServer",
       "quorumListenOnAllIPs",
     ]);
     expect(cfg).toContain("dynamicConfigFile=/conf/zoo.cfg.dynamic.0\n");
@@ -98,11 +102,12 @@ describe("renderZooCfg", () => {
     expect(cfg).toContain("reconfigEnabled=true\n");
     expect(cfg).toContain("4lw.commands.whitelist=ruok,srvr,mntr,conf\n");
     expect(cfg).toContain("quorumListenOnAllIPs=true\n");
+    // The unauthenticated AdminServer is off; the sidecar uses four-letter words.
+    expect(cfg).toContain("admin.enableServer=false\n");
   });
 
   it("binds to a specific address without quorumListenOnAllIPs", () => {
     const cfg = renderZooCfg(pod("zk-0", { ZK_BIND_ADDRESS: "127.20.0.1" }), [], "/conf/zoo.cfg.dynamic.0");
-    expect(cfg).toContain("admin.serverAddress=127.20.0.1\n");
     expect(cfg).not.toContain("quorumListenOnAllIPs");
   });
 });
@@ -164,7 +169,7 @@ describe("planInit", () => {
   });
 
   it("renders the members file on an empty volume", () => {
-    const plan = planInit(pod("zk-1"), THREE, [], EMPTY);
+    const plan = planInit(pod("zk-1"), THREE, [], EMPTY, NO_EMPTY_DATA_KEYS);
     expect(plan.myid).toBe("2\n");
     expect(plan.moveAside).toBe(false);
     expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.0" });
@@ -177,43 +182,61 @@ describe("planInit", () => {
       hasDatabase: true,
       dynamicFiles: [zkFile(0x100000000n, [1, 2, 3]), zkFile(0x200000003n, [1, 2])],
     };
-    const plan = planInit(pod("zk-1"), THREE, [], volume);
+    const plan = planInit(pod("zk-1"), THREE, [], volume, NO_EMPTY_DATA_KEYS);
     expect(plan.dynamic).toMatchObject({ kind: "zookeeper", name: "zoo.cfg.dynamic.200000003" });
     expect(plan.moveAside).toBe(false);
     expect(plan.zooCfg).toContain("dynamicConfigFile=/conf/zoo.cfg.dynamic.200000003\n");
   });
 
   it("uses ZooKeeper's file when it is exactly as new as the members file", () => {
-    const plan = planInit(pod("zk-0"), { ...THREE, version: "100000000" }, [], {
-      ...EMPTY,
-      dynamicFiles: [zkFile(0x100000000n, [1, 2, 3])],
-    });
+    const plan = planInit(
+      pod("zk-0"),
+      { ...THREE, version: "100000000" },
+      [],
+      {
+        ...EMPTY,
+        dynamicFiles: [zkFile(0x100000000n, [1, 2, 3])],
+      },
+      NO_EMPTY_DATA_KEYS,
+    );
     expect(plan.dynamic.kind).toBe("zookeeper");
   });
 
   it("renders the members file when it is newer than ZooKeeper's", () => {
-    const plan = planInit(pod("zk-0"), { ...THREE, version: "300000000" }, [], {
-      myid: "1",
-      hasDatabase: true,
-      dynamicFiles: [zkFile(0x100000000n, [1, 2])],
-    });
+    const plan = planInit(
+      pod("zk-0"),
+      { ...THREE, version: "300000000" },
+      [],
+      {
+        myid: "1",
+        hasDatabase: true,
+        dynamicFiles: [zkFile(0x100000000n, [1, 2])],
+      },
+      NO_EMPTY_DATA_KEYS,
+    );
     expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.300000000" });
     expect(plan.moveAside).toBe(false);
   });
 
   it("moves stale data aside when ZooKeeper's newest file no longer lists this server", () => {
-    const plan = planInit(pod("zk-2"), { ...THREE, version: "200000003" }, [], {
-      myid: "3\n",
-      hasDatabase: true,
-      dynamicFiles: [zkFile(0x100000000n, [1, 2, 3]), zkFile(0x200000003n, [1, 2])],
-    });
+    const plan = planInit(
+      pod("zk-2"),
+      { ...THREE, version: "200000003" },
+      [],
+      {
+        myid: "3\n",
+        hasDatabase: true,
+        dynamicFiles: [zkFile(0x100000000n, [1, 2, 3]), zkFile(0x200000003n, [1, 2])],
+      },
+      NO_EMPTY_DATA_KEYS,
+    );
     expect(plan.moveAside).toBe(true);
     expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.200000003" });
     expect(plan.dynamic.reason).toContain("stale data moved aside");
   });
 
   it("refuses an ordinal beyond the member list", () => {
-    const err = errorOf(() => planInit(pod("zk-3"), THREE, [], EMPTY));
+    const err = errorOf(() => planInit(pod("zk-3"), THREE, [], EMPTY, NO_EMPTY_DATA_KEYS));
     expect(err.message).toBe(
       "pod zk-3 has ordinal 3 (server id 4), which is not in the member list (ids 1, 2, 3)",
     );
@@ -221,10 +244,105 @@ describe("planInit", () => {
   });
 
   it("refuses a volume whose myid belongs to another server", () => {
-    const err = errorOf(() => planInit(pod("zk-0"), THREE, [], { ...EMPTY, myid: "3\n" }));
+    const err = errorOf(() =>
+      planInit(pod("zk-0"), THREE, [], { ...EMPTY, myid: "3\n" }, NO_EMPTY_DATA_KEYS),
+    );
     expect(err.message).toBe(
       '/data/myid holds "3" but this pod is server 1: the volume belongs to another server; nothing was changed',
     );
     expect(err.exitCode).toBe(EXIT_CODES.conflict);
+  });
+});
+
+describe("empty data directories (initialized-at, rejoin-empty)", () => {
+  const AT = "2026-01-01T00:00:00.000Z";
+  const HAS_DATA: VolumeState = { myid: "2\n", dynamicFiles: [], hasDatabase: true };
+  const keys = (initializedAt: string | null, rejoinEmpty: string | null = null): EmptyDataKeys => ({
+    initializedAt,
+    rejoinEmpty,
+  });
+  const REFUSAL =
+    'pod zk-1 (server 2): the data directory /data holds no ZooKeeper database, but the ensemble has been initialized since 2026-01-01T00:00:00.000Z (ConfigMap zk-config, key initialized-at) and key rejoin-empty does not list 2. Refusing to start an empty server, which could form a quorum without the ensemble\'s data; nothing was written. If this volume was lost, follow docs/operations.md "Lost volumes" (the operator re-adds server 2 empty by listing it in rejoin-empty while the other members hold a quorum); if it should hold data, restore that first.';
+
+  it.each<[string, VolumeState, EmptyDataKeys, string]>([
+    ["a new ensemble: empty, never initialized", EMPTY, keys(null), "new-ensemble"],
+    ["an older operator: neither key", EMPTY, keys(null, null), "new-ensemble"],
+    ["rejoin-empty without initialized-at changes nothing", EMPTY, keys(null, "1"), "new-ensemble"],
+    ["initialized, empty, listed", EMPTY, keys(AT, "2"), "rejoin-empty"],
+    ["initialized, empty, listed among others with spaces", EMPTY, keys(AT, " 1, 2 ,3\n"), "rejoin-empty"],
+    ["initialized, data present", HAS_DATA, keys(AT), "has-data"],
+    ["initialized, data present, listed anyway", HAS_DATA, keys(AT, "2"), "has-data"],
+    [
+      "initialized-at with a time zone offset and a newline",
+      HAS_DATA,
+      keys("2026-01-01T01:00:00+01:00\n"),
+      "has-data",
+    ],
+  ])("%s → %s", (_what, volume, k, kind) => {
+    expect(decideEmptyData(pod("zk-1"), volume, k).kind).toBe(kind);
+    expect(planInit(pod("zk-1"), THREE, [], volume, k).emptyData.kind).toBe(kind);
+  });
+
+  it("an allowed empty server renders as a new one would, and says since when the ensemble is initialized", () => {
+    const plan = planInit(pod("zk-1"), THREE, [], EMPTY, keys(AT, "2"));
+    expect(plan.emptyData).toEqual({ kind: "rejoin-empty", initializedAt: AT });
+    expect(plan.myid).toBe("2\n");
+    expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.0" });
+  });
+
+  it.each<[string, EmptyDataKeys]>([
+    ["rejoin-empty absent", keys(AT)],
+    ["rejoin-empty empty", keys(AT, "\n")],
+    ["rejoin-empty lists other servers", keys(AT, "1,3")],
+  ])("initialized, empty, %s → exit 7 naming pod, id, time and what to do", (_what, k) => {
+    const err = errorOf(() => planInit(pod("zk-1"), THREE, [], EMPTY, k));
+    expect(err.exitCode).toBe(EXIT_CODES.emptyDataRefused);
+    expect(err.message).toBe(REFUSAL);
+  });
+
+  it("a myid of another server is a conflict before it is an empty data directory", () => {
+    const err = errorOf(() => planInit(pod("zk-1"), THREE, [], { ...EMPTY, myid: "3\n" }, keys(AT)));
+    expect(err.exitCode).toBe(EXIT_CODES.conflict);
+  });
+
+  it.each<[EmptyDataKeys, string]>([
+    [
+      keys("yesterday"),
+      'ConfigMap key initialized-at: expected an ISO 8601 time such as 2026-01-01T00:00:00.000Z, got "yesterday"',
+    ],
+    [
+      keys(""),
+      'ConfigMap key initialized-at: expected an ISO 8601 time such as 2026-01-01T00:00:00.000Z, got ""',
+    ],
+    [keys("2026-13-01T00:00:00Z"), 'got "2026-13-01T00:00:00Z"'],
+    [keys("2026-01-01 00:00:00"), 'got "2026-01-01 00:00:00"'],
+    [
+      keys(AT, "two"),
+      'ConfigMap key rejoin-empty: "two" is not a server id: expected server ids separated by commas, e.g. 2,3',
+    ],
+    [keys(AT, "2;3"), 'ConfigMap key rejoin-empty: "2;3" is not a server id'],
+    [keys(AT, "2,,3"), 'ConfigMap key rejoin-empty: "" is not a server id'],
+    [keys(AT, "0"), 'ConfigMap key rejoin-empty: "0" is not a server id'],
+    [keys(null, "300"), "ConfigMap key rejoin-empty: server id 300 is outside 1..255"],
+  ])("refuses malformed keys %j, whatever the volume holds: %s", (k, message) => {
+    for (const volume of [EMPTY, HAS_DATA]) {
+      const err = errorOf(() => planInit(pod("zk-1"), THREE, [], volume, k));
+      expect(err.exitCode).toBe(EXIT_CODES.invalidInput);
+      expect(err.message).toContain(message);
+    }
+  });
+
+  it("counts snapshots and transaction logs as a database, not the epoch files of a first start", () => {
+    for (const name of ["snapshot.0", "snapshot.100000000", "snapshot.1a.snappy", "log.100000001"])
+      expect(isDatabaseFile(name)).toBe(true);
+    for (const name of [
+      "acceptedEpoch",
+      "currentEpoch",
+      "currentEpoch.tmp",
+      "updatingEpoch",
+      "snapshot.",
+      "logs",
+    ])
+      expect(isDatabaseFile(name)).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
-// Pure rendering and decisions of `zk-sidecar init`: zoo.cfg, the dynamic membership file, and
-// which membership wins when the data volume already holds one ZooKeeper wrote.
+// Pure rendering and decisions of `zk-sidecar init`: zoo.cfg, the dynamic membership file, which
+// membership wins when the data volume already holds one ZooKeeper wrote, and whether an empty
+// data volume may start at all.
 import {
+  CONFIGMAP_KEYS,
   EXIT_CODES,
   FILES,
   FOUR_LETTER_WORDS,
@@ -8,11 +10,12 @@ import {
   type MembersFile,
   memberHost,
   parseMembersFile,
+  parseRejoinEmpty,
   parseServerLine,
   renderServerLine,
   SIDECAR_OWNED_ZOO_CFG_KEYS,
 } from "./contract.ts";
-import { invalidInput, SidecarError, type Settings } from "./settings.ts";
+import { invalidInput, MAX_SERVER_ID, SidecarError, type Settings } from "./settings.ts";
 
 /** One `key=value` of the operator's static settings, in the order given. */
 export interface StaticSetting {
@@ -138,7 +141,9 @@ export function renderZooCfg(
     "reconfigEnabled=true",
     // Only the words the sidecar itself sends (DESIGN.md: the whitelist is what the sidecar uses).
     `4lw.commands.whitelist=${FOUR_LETTER_WORDS.join(",")}`,
-    `admin.serverAddress=${settings.bindAddress}`,
+    // ZooKeeper's AdminServer (dump, envi, cons, ... over HTTP) has no authentication, and the
+    // sidecar uses four-letter words: off, so nothing on the pod network can read it.
+    "admin.enableServer=false",
   ];
   // In a pod: bind quorum and election ports on every interface (see renderDynamicConfig).
   if (isWildcard(settings.bindAddress)) lines.push("quorumListenOnAllIPs=true");
@@ -157,8 +162,102 @@ export interface VolumeState {
   myid: string | null;
   /** Dynamic config files found beside zoo.cfg. */
   dynamicFiles: DynamicFile[];
-  /** Whether ZooKeeper's database (dataDir/version-2) exists. */
+  /**
+   * Whether ZooKeeper's database holds anything: a `snapshot.*` or `log.*` file in
+   * dataDir/version-2 (isDatabaseFile). The folder alone is not a database: ZooKeeper creates it
+   * and its epoch files at its first start, a moment before it writes `snapshot.0`.
+   */
   hasDatabase: boolean;
+}
+
+/** A file of ZooKeeper's database in dataDir/version-2 (not `acceptedEpoch`, `currentEpoch`, ...). */
+export function isDatabaseFile(name: string): boolean {
+  return /^(snapshot|log)\.[0-9a-f]+/.test(name);
+}
+
+/** The ConfigMap keys about empty data directories, as read: null when the key is absent. */
+export interface EmptyDataKeys {
+  initializedAt: string | null;
+  rejoinEmpty: string | null;
+}
+
+export const NO_EMPTY_DATA_KEYS: EmptyDataKeys = { initializedAt: null, rejoinEmpty: null };
+
+/** What an empty (or not empty) data directory means, and why. */
+export type EmptyDataDecision =
+  /** The volume holds ZooKeeper's database: nothing to decide. */
+  | { kind: "has-data" }
+  /** Empty, and the ensemble was never initialized: a new ensemble. */
+  | { kind: "new-ensemble" }
+  /** Empty in an initialized ensemble, and the operator lists this server: it syncs from the leader. */
+  | { kind: "rejoin-empty"; initializedAt: string }
+  /** Empty in an initialized ensemble and not listed: a lost volume; `message` says what to do. */
+  | { kind: "refused"; initializedAt: string; message: string };
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Parses CONFIGMAP_KEYS.initializedAt (an ISO 8601 time); anything else is bad input. */
+export function parseInitializedAt(text: string): string {
+  const t = text.trim();
+  if (!ISO_TIME.test(t) || Number.isNaN(Date.parse(t))) {
+    throw invalidInput(
+      `ConfigMap key ${CONFIGMAP_KEYS.initializedAt}: expected an ISO 8601 time such as 2026-01-01T00:00:00.000Z, got ${JSON.stringify(t)}`,
+    );
+  }
+  return t;
+}
+
+/** Parses CONFIGMAP_KEYS.rejoinEmpty; anything but server ids separated by commas is bad input. */
+export function parseRejoinEmptyKey(text: string): number[] {
+  let ids: number[];
+  try {
+    ids = parseRejoinEmpty(text);
+  } catch (err) {
+    throw invalidInput(
+      `ConfigMap key ${err instanceof Error ? err.message : String(err)}: expected server ids separated by commas, e.g. 2,3`,
+    );
+  }
+  const outside = ids.find((id) => id > MAX_SERVER_ID);
+  if (outside !== undefined) {
+    throw invalidInput(
+      `ConfigMap key ${CONFIGMAP_KEYS.rejoinEmpty}: server id ${outside} is outside 1..${MAX_SERVER_ID}`,
+    );
+  }
+  return ids;
+}
+
+/**
+ * Decides whether an empty data directory may start. An initialized ensemble never re-bootstraps
+ * silently (DESIGN.md): once the operator has recorded that the ensemble reached quorum
+ * (`initialized-at`), an empty volume is a lost one, and empty servers that started anyway could
+ * form a quorum of their own and overwrite the members that kept the data. Only a server the
+ * operator lists in `rejoin-empty` starts empty (it then syncs from the leader). Both keys are
+ * validated whatever the volume holds, so a malformed key shows at once, not at the first lost
+ * volume.
+ */
+export function decideEmptyData(
+  settings: Settings,
+  volume: VolumeState,
+  keys: EmptyDataKeys,
+): EmptyDataDecision {
+  const initializedAt = keys.initializedAt === null ? null : parseInitializedAt(keys.initializedAt);
+  const rejoinEmpty = keys.rejoinEmpty === null ? [] : parseRejoinEmptyKey(keys.rejoinEmpty);
+  if (volume.hasDatabase) return { kind: "has-data" };
+  if (initializedAt === null) return { kind: "new-ensemble" };
+  const { id, podName, cluster } = settings.identity;
+  if (rejoinEmpty.includes(id)) return { kind: "rejoin-empty", initializedAt };
+  return {
+    kind: "refused",
+    initializedAt,
+    message:
+      `pod ${podName} (server ${id}): the data directory ${settings.dataDir} holds no ZooKeeper database, ` +
+      `but the ensemble has been initialized since ${initializedAt} (ConfigMap ${cluster}-config, key ${CONFIGMAP_KEYS.initializedAt}) ` +
+      `and key ${CONFIGMAP_KEYS.rejoinEmpty} does not list ${id}. Refusing to start an empty server, ` +
+      `which could form a quorum without the ensemble's data; nothing was written. ` +
+      `If this volume was lost, follow docs/operations.md "Lost volumes" (the operator re-adds server ${id} empty ` +
+      `by listing it in ${CONFIGMAP_KEYS.rejoinEmpty} while the other members hold a quorum); ` +
+      `if it should hold data, restore that first.`,
+  };
 }
 
 export type DynamicChoice =
@@ -167,6 +266,8 @@ export type DynamicChoice =
 
 export interface InitPlan {
   myid: string;
+  /** What the data directory's state means (never "refused": planInit throws instead). */
+  emptyData: Exclude<EmptyDataDecision, { kind: "refused" }>;
   /** Move the old database and dynamic files aside before writing (stale data of a removed server). */
   moveAside: boolean;
   dynamic: DynamicChoice;
@@ -187,12 +288,16 @@ function idsIn(text: string): number[] {
  * used as ZooKeeper wrote it when it is at least as new as the operator's members and still lists
  * this server. A newest file that does not list this server means the server was removed from
  * the ensemble while it ran: its database belongs to an earlier membership, so it starts clean.
+ * An empty data directory of an initialized ensemble is refused unless the operator allows it
+ * (decideEmptyData); that check comes last, so a wait for the operator (init.ts) is only ever
+ * about it.
  */
 export function planInit(
   settings: Settings,
   members: MembersFile,
   staticSettings: StaticSetting[],
   volume: VolumeState,
+  keys: EmptyDataKeys,
 ): InitPlan {
   const { id, ordinal, podName } = settings.identity;
   if (!members.members.some((m) => m.id === id)) {
@@ -207,6 +312,8 @@ export function planInit(
       EXIT_CODES.conflict,
     );
   }
+  const emptyData = decideEmptyData(settings, volume, keys);
+  if (emptyData.kind === "refused") throw new SidecarError(emptyData.message, EXIT_CODES.emptyDataRefused);
   const newest = [...volume.dynamicFiles].sort((a, b) =>
     a.version < b.version ? 1 : a.version > b.version ? -1 : 0,
   )[0];
@@ -237,7 +344,13 @@ export function planInit(
     );
   }
   const dynamicPath = `${settings.confDir}/${dynamic.name}`;
-  return { myid: `${id}\n`, moveAside, dynamic, zooCfg: renderZooCfg(settings, staticSettings, dynamicPath) };
+  return {
+    myid: `${id}\n`,
+    emptyData,
+    moveAside,
+    dynamic,
+    zooCfg: renderZooCfg(settings, staticSettings, dynamicPath),
+  };
 }
 
 function rendered(settings: Settings, members: MembersFile, reason: string): DynamicChoice {

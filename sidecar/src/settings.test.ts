@@ -58,6 +58,8 @@ describe("readSettings", () => {
       httpPort: 8081,
       readyCacheMs: 1000,
       fourLetterTimeoutMs: 1000,
+      dnsWaitMs: 60_000,
+      rejoinWaitMs: 60_000,
     });
   });
 
@@ -85,6 +87,8 @@ describe("readSettings", () => {
     [{ ZK_DATA_DIR: "data" }, "ZK_DATA_DIR must be an absolute path"],
     [{ ZK_BIND_ADDRESS: "0.0.0.0;rm" }, "ZK_BIND_ADDRESS is not an address"],
     [{ ZK_READY_CACHE_MS: "-1" }, "ZK_READY_CACHE_MS must be a whole number"],
+    [{ ZK_REJOIN_WAIT_MS: "1m" }, "ZK_REJOIN_WAIT_MS must be a whole number"],
+    [{ ZK_REJOIN_WAIT_MS: "3600001" }, "ZK_REJOIN_WAIT_MS must be between 0 and 3600000"],
   ])("refuses %j: %s", (override, message) => {
     const err = errorOf(() => readSettings({ ...BASE, ...override }, "host-0"));
     expect(err.message).toContain(message);

@@ -43,13 +43,14 @@ export interface Settings {
   readyCacheMs: number;
   fourLetterTimeoutMs: number;
   dnsWaitMs: number;
+  rejoinWaitMs: number;
 }
 
 type Env = Record<string, string | undefined>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const MAX_SERVER_ID = 255;
+export const MAX_SERVER_ID = 255;
 
 /** Reads one variable: unset or empty is `undefined`; a line break anywhere is an error. */
 function readVar(env: Env, name: string): string | undefined {
@@ -157,5 +158,6 @@ export function readSettings(env: Env, hostname: string): Settings {
     readyCacheMs: readInt(env, ENV.readyCacheMs, ENV_DEFAULTS.readyCacheMs, 0, 60_000),
     fourLetterTimeoutMs: readInt(env, ENV.fourLetterTimeoutMs, ENV_DEFAULTS.fourLetterTimeoutMs, 50, 60_000),
     dnsWaitMs: readInt(env, ENV.dnsWaitMs, ENV_DEFAULTS.dnsWaitMs, 0, 3_600_000),
+    rejoinWaitMs: readInt(env, ENV.rejoinWaitMs, ENV_DEFAULTS.rejoinWaitMs, 0, 3_600_000),
   };
 }

@@ -3,7 +3,7 @@
 // `zk-sidecar serve` process on its address, as a pod's init container and native sidecar would.
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { renderMembersFile, type Member, CONFIGMAP_KEYS, ENV } from "../../src/contract.ts";
 import { repoRoot } from "../../../e2e/rig/paths.ts";
 import { RigProcess, waitFor } from "../../../e2e/rig/processes.ts";
@@ -50,6 +50,8 @@ export function sidecarEnv(
     [ENV.httpHost]: server.ip,
     [ENV.readyCacheMs]: "250",
     [ENV.fourLetterTimeoutMs]: "500",
+    // Not the machine's /dev/termination-log (tests may run in a pod); absent unless a test makes it.
+    [ENV.terminationMessagePath]: join(dirname(server.dataDir), "termination-log"),
   };
 }
 
