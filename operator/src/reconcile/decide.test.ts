@@ -2,25 +2,10 @@ import { describe, expect, test } from "vitest";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { decideStep, participants, type DecideContext } from "./decide.ts";
-import type { Observed, PodObservation } from "./observe.ts";
+import { observation, podObservation } from "../../test/fixtures/observed.ts";
 
 const NOW = new Date("2026-06-01T12:00:00.000Z");
 const context: DecideContext = { recordedInitializedAt: null, rejoinRequested: [], now: NOW };
-
-function pod(id: number, o: Partial<PodObservation> = {}): PodObservation {
-  return {
-    name: `zk-${id - 1}`,
-    id,
-    ready: true,
-    phase: "Running",
-    image: null,
-    deleting: false,
-    ip: `10.0.0.${id}`,
-    revision: null,
-    emptyDataRefused: false,
-    ...o,
-  };
-}
 
 function spec(s: object): ResolvedSpec {
   const cluster: ZooKeeperCluster = {
@@ -34,19 +19,8 @@ function spec(s: object): ResolvedSpec {
   return r.spec;
 }
 
-function observed(o: Partial<Observed> = {}): Observed {
-  return {
-    children: new Map(),
-    statefulSet: null,
-    membersFile: null,
-    markers: { initializedAt: null, rejoinEmpty: [] },
-    adminPassword: null,
-    pods: [],
-    ensemble: { source: "none" },
-    modes: null,
-    ...o,
-  };
-}
+const pod = podObservation;
+const observed = observation;
 
 describe("decideStep", () => {
   test.each([

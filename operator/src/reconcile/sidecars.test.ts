@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { SidecarStatus } from "../../../sidecar/src/contract.ts";
 import type { PodObservation } from "./observe.ts";
+import { podObservation } from "../../test/fixtures/observed.ts";
 import { committedConfig, modeOf, readMembers } from "./sidecars.ts";
 
 function status(mode: SidecarStatus["mode"]): SidecarStatus {
@@ -19,17 +20,7 @@ function status(mode: SidecarStatus["mode"]): SidecarStatus {
 }
 
 function pod(id: number, ip: string | null, deleting = false): PodObservation {
-  return {
-    name: `zk-${id - 1}`,
-    id,
-    ready: true,
-    phase: "Running",
-    image: null,
-    deleting,
-    ip,
-    revision: null,
-    emptyDataRefused: false,
-  };
+  return podObservation(id, { ip, deleting });
 }
 
 describe("modeOf", () => {

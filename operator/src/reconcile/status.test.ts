@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { participants, type Step } from "./decide.ts";
 import type { Observed, PodObservation } from "./observe.ts";
+import { observation, podObservation } from "../../test/fixtures/observed.ts";
 import {
   computeStatus,
   imageVersion,
@@ -19,30 +20,21 @@ const cluster: ZooKeeperCluster = {
 };
 
 function pod(id: number, ready: boolean): PodObservation {
-  return {
-    name: `zk-${id - 1}`,
-    id,
+  return podObservation(id, {
     ready,
     phase: ready ? "Running" : "Pending",
     image: "zookeeper:3.9.4",
-    deleting: false,
     ip: ready ? `10.0.0.${id}` : null,
-    revision: null,
-    emptyDataRefused: false,
-  };
+  });
 }
 
 function observed(pods: PodObservation[]): Observed {
-  return {
-    children: new Map(),
+  return observation({
     statefulSet: { spec: { replicas: 3 } },
     membersFile: { version: "0", members: participants(3) },
-    markers: { initializedAt: null, rejoinEmpty: [] },
     adminPassword: "p",
     pods,
-    ensemble: { source: "none" },
-    modes: null,
-  };
+  });
 }
 
 const keep: Step = {
