@@ -102,7 +102,7 @@ export class KubeClient {
     this.watchAgent.destroy();
   }
 
-  private send(
+  private async send(
     method: string,
     path: string,
     init: {
@@ -115,7 +115,7 @@ export class KubeClient {
   ): Promise<{ status: number; body: IncomingMessage }> {
     if (WRITE_METHODS.has(method)) this.options.beforeWrite?.();
     const headers: Record<string, string> = { accept: "application/json" };
-    const authorization = this.conn.authorization();
+    const authorization = await this.conn.authorization();
     if (authorization) headers.authorization = authorization;
     if (init.contentType) headers["content-type"] = init.contentType;
     if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));

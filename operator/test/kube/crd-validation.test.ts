@@ -200,7 +200,7 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     what: "a ServiceMonitor, which this version does not create",
     spec: { metrics: { serviceMonitor: { enabled: true } } },
     message:
-      "spec.metrics.serviceMonitor.enabled: Invalid value: \"boolean\": ServiceMonitors are not created by this operator version yet",
+      "spec.metrics.serviceMonitor.enabled: Invalid value: true: ServiceMonitors are not created by this operator version yet",
   },
   {
     what: "an invalid TLS Secret name",
