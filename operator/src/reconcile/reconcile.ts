@@ -168,9 +168,10 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   // Refused by the API server: the status and an Event say why; the queue retries with backoff,
   // since a webhook or a quota may let it through later.
   if (refused) throw new Error(`${refused.child}: ${refused.message}`);
-  // Modes change without any Kubernetes event (a leader election), so look again soon.
+  // Modes change without any Kubernetes event (a leader election), and a Secret a person
+  // recreates by hand carries none of our labels, so no informer sees it: look again soon.
   const result: HandlerResult =
-    observed.modes !== null
+    observed.modes !== null || step.adminSecret === "missing"
       ? { outcome: "requeue", requeueAfterMs: deps.statusRefreshMs ?? STATUS_REFRESH_MS }
       : { outcome: "success" };
   return { ...result, changed, statusWritten, step };

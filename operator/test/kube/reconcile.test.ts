@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import { API_VERSION, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
 import { CONFIG_HASH_ANNOTATION } from "../../src/builders/labels.ts";
+import { CHILD_KINDS } from "../../src/children.ts";
 import type { RunningOperator } from "../../src/main.ts";
 import { CLUSTER_RESOURCE } from "../../src/api/types.ts";
 import {
@@ -39,15 +40,6 @@ interface Obj extends KubeObject {
   status?: Record<string, unknown>;
 }
 
-const CHILDREN: [ResourceType, (n: string) => string][] = [
-  [RESOURCES.ConfigMap, (n) => `${n}-config`],
-  [RESOURCES.Secret, (n) => `${n}-admin`],
-  [RESOURCES.Service, (n) => `${n}-headless`],
-  [RESOURCES.Service, (n) => `${n}-client`],
-  [RESOURCES.PodDisruptionBudget, (n) => n],
-  [RESOURCES.StatefulSet, (n) => n],
-];
-
 function childId(type: ResourceType, name: string): string {
   return `${type.kind}/${name}`;
 }
@@ -71,8 +63,11 @@ async function getCluster(name: string): Promise<ZooKeeperCluster | null> {
 
 async function children(name: string): Promise<Map<string, Obj | null>> {
   const out = new Map<string, Obj | null>();
-  for (const [type, childName] of CHILDREN) {
-    out.set(childId(type, childName(name)), await getObject<Obj>(admin, type, namespace, childName(name)));
+  // The one table of child kinds says which objects a cluster owns.
+  for (const { type, names } of CHILD_KINDS) {
+    for (const childName of names(name)) {
+      out.set(childId(type, childName), await getObject<Obj>(admin, type, namespace, childName));
+    }
   }
   return out;
 }
