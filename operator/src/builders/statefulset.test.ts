@@ -113,6 +113,10 @@ describe("the pod layout (DESIGN.md)", () => {
     ]);
   });
 
+  test("init refuses an empty volume of an initialized ensemble after 20 s, so the operator hears of it soon", () => {
+    expect(container(build(), "config").env).toContainEqual({ name: "ZK_REJOIN_WAIT_MS", value: "20000" });
+  });
+
   test("restricted security context on the pod and every container", () => {
     const sts = build();
     expect(sts.spec?.template.spec?.securityContext).toMatchObject({

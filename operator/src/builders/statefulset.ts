@@ -46,6 +46,8 @@ export const SIDECAR_COMMAND = { init: ["zk-sidecar", "init"], serve: ["zk-sidec
 export const ZOOKEEPER_COMMAND = ["zkServer.sh", "start-foreground"] as const;
 /** Env var the zookeeper container reads the super digest into; SERVER_JVMFLAGS refers to it. */
 export const SUPER_DIGEST_ENV = "ZK_SUPER_DIGEST";
+/** How long init waits for rejoin-empty before it refuses an empty volume (the sidecar's default is 60 s). */
+export const REJOIN_WAIT_MS = 20_000;
 
 export interface StatefulSetInput {
   /** Pods to run (ordinals 0..replicas-1); the decision step chooses it, usually the highest member id. */
@@ -99,7 +101,10 @@ export function buildStatefulSet(
     image: spec.sidecar.image,
     imagePullPolicy: spec.sidecar.imagePullPolicy,
     command: [...SIDECAR_COMMAND.init],
-    env: contractEnv,
+    // The operator learns that init refused an empty volume only from its exit code, so the first
+    // refusal should come soon; the wait still covers the kubelet bringing the ConfigMap the
+    // operator wrote into a restarted init (decide.ts, sidecar docs "Empty data directories").
+    env: [...contractEnv, { name: ENV.rejoinWaitMs, value: String(REJOIN_WAIT_MS) }],
     resources: spec.sidecar.resources,
     securityContext: RESTRICTED,
     volumeMounts: [
