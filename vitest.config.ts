@@ -12,7 +12,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["operator/**/*.test.ts", "sidecar/**/*.test.ts", "e2e/rig/**/*.test.ts"],
+          include: [
+            "operator/**/*.test.ts",
+            "sidecar/**/*.test.ts",
+            "e2e/rig/**/*.test.ts",
+            "e2e/writer/**/*.test.ts",
+          ],
           exclude: ["**/test/**", "node_modules/**"],
         },
       },

@@ -1,0 +1,195 @@
+// Runs the writer/checker (e2e/writer/) as a pod in the rig's cluster, where it connects like an
+// application: through the client Service and the cluster's DNS. No image is built for it: the
+// sidecar image has Node 24 and node-zookeeper-client in /app/node_modules, so the writer's .ts
+// files are mounted from a ConfigMap into /app/writer and run with `node` (Node strips the
+// types). The test process reaches the writer's HTTP port at the pod's IP: pod addresses are
+// routable from this host (the node's bridge), as the e2e tests' fetches of /metrics show.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { FaultWindow, Progress, Report } from "../writer/report.ts";
+import type { Verdict } from "../writer/verify.ts";
+import { runKubectl } from "./kube-control-plane.ts";
+import { repoRoot } from "./paths.ts";
+import { waitFor } from "./processes.ts";
+
+export const WRITER_HTTP_PORT = 8090;
+const WRITER_DIR = join(repoRoot, "e2e/writer");
+
+export interface WriterOptions {
+  /** An image with Node 24 and /app/node_modules/node-zookeeper-client: the sidecar image. */
+  image: string;
+  /** Members of the ensemble (ids 1..members). Default 3. */
+  members?: number;
+  /** Creates per second. Default the writer's own (50). */
+  rate?: number;
+  sessionTimeoutMs?: number;
+  clusterDomain?: string;
+  /** How long to wait for the pod to run and writes to flow. Default 120 s. */
+  timeoutMs?: number;
+}
+
+export interface FaultMark {
+  label: string;
+  /** When the writer opened the window (its clock; same host as the test's). */
+  at: number;
+  /** Closes the window and returns its figures. */
+  end(): Promise<FaultWindow>;
+}
+
+export interface WriterHandle {
+  pod: string;
+  run: string;
+  ip: string;
+  progress(): Promise<Progress>;
+  markFault(label: string): Promise<FaultMark>;
+  /** Reads back every write acknowledged so far from each member while writing goes on. */
+  verify(options?: { full?: boolean }): Promise<Verdict>;
+  /** Stops writing, reads everything back, deletes the pod and its ConfigMap, and reports. */
+  stop(): Promise<Report>;
+  logs(): Promise<string>;
+  /** Deletes the pod and ConfigMap without a report (clean-up after a failure). */
+  remove(): Promise<void>;
+}
+
+/** The writer's source files: everything under e2e/writer/ but tests (ConfigMap keys are flat). */
+function writerSources(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const file of readdirSync(WRITER_DIR)) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+    out[file] = readFileSync(join(WRITER_DIR, file), "utf8");
+  }
+  return out;
+}
+
+interface PodJson {
+  status?: { phase?: string; podIP?: string };
+}
+
+export async function startWriter(
+  kubeconfig: string,
+  namespace: string,
+  clusterName: string,
+  options: WriterOptions,
+): Promise<WriterHandle> {
+  const kubectl = (args: string[], input?: string): Promise<string> =>
+    runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
+  const members = options.members ?? 3;
+  const domain = options.clusterDomain ?? "cluster.local";
+  const run = `${clusterName}-${Date.now().toString(36)}`;
+  const pod = `zk-writer-${run}`;
+  const host = (id: number): string =>
+    `${clusterName}-${id - 1}.${clusterName}-headless.${namespace}.svc.${domain}`;
+  const ids = Array.from({ length: members }, (_, i) => i + 1);
+  const env: Record<string, string> = {
+    WRITER_RUN: run,
+    ZK_CONNECT: `${clusterName}-client.${namespace}.svc.${domain}:2181`,
+    ZK_MEMBERS: ids.map((id) => `${id}=${host(id)}:2181`).join(","),
+    ZK_STATUS_URLS: ids.map((id) => `${id}=http://${host(id)}:8081/status`).join(","),
+    HTTP_PORT: String(WRITER_HTTP_PORT),
+  };
+  if (options.rate !== undefined) env.WRITE_RATE = String(options.rate);
+  if (options.sessionTimeoutMs !== undefined) env.SESSION_TIMEOUT_MS = String(options.sessionTimeoutMs);
+
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: pod, namespace },
+          data: writerSources(),
+        },
+        {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: pod, namespace, labels: { "app.kubernetes.io/name": "zk-writer" } },
+          spec: {
+            // The record lives in the process: a restart would lose it, so a crash is a failure.
+            restartPolicy: "Never",
+            terminationGracePeriodSeconds: 0,
+            containers: [
+              {
+                name: "writer",
+                image: options.image,
+                imagePullPolicy: "Never",
+                // Under /app so that `node-zookeeper-client` resolves from /app/node_modules.
+                command: ["node", "/app/writer/main.ts"],
+                env: Object.entries(env).map(([name, value]) => ({ name, value })),
+                ports: [{ name: "http", containerPort: WRITER_HTTP_PORT }],
+                resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "512Mi" } },
+                volumeMounts: [{ name: "source", mountPath: "/app/writer", readOnly: true }],
+              },
+            ],
+            volumes: [{ name: "source", configMap: { name: pod } }],
+          },
+        },
+      ],
+    }),
+  );
+
+  const logs = (): Promise<string> =>
+    kubectl(["-n", namespace, "logs", pod, "--tail=200"]).catch((err: unknown) => (err as Error).message);
+  const remove = async (): Promise<void> => {
+    await kubectl(["-n", namespace, "delete", "pod,configmap", pod, "--ignore-not-found", "--wait=false"]);
+  };
+
+  try {
+    const ip = await waitFor(
+      `writer pod ${namespace}/${pod} running`,
+      async () => {
+        const p = JSON.parse(await kubectl(["-n", namespace, "get", "pod", pod, "-o", "json"])) as PodJson;
+        if (p.status?.phase === "Failed" || p.status?.phase === "Succeeded")
+          throw new Error(`writer pod ended (${p.status.phase}): ${await logs()}`);
+        return p.status?.phase === "Running" && p.status.podIP ? p.status.podIP : false;
+      },
+      { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 500 },
+    );
+    const base = `http://${ip}:${WRITER_HTTP_PORT}`;
+    const call = async <T>(method: "GET" | "POST", path: string, timeoutMs = 30_000): Promise<T> => {
+      const res = await fetch(`${base}${path}`, { method, signal: AbortSignal.timeout(timeoutMs) });
+      const body = (await res.json()) as T & { error?: string };
+      if (!res.ok) throw new Error(`writer ${method} ${path}: HTTP ${res.status}: ${body.error ?? ""}`);
+      return body;
+    };
+    // Flowing: a second's worth of acknowledged writes, and every member's status seen.
+    const rate = options.rate ?? 50;
+    await waitFor(
+      "the writer's writes to flow",
+      async () => {
+        const p = await call<Progress>("GET", "/progress", 5_000);
+        return p.acknowledged >= rate && p.members.length === members && p.epoch?.leader != null;
+      },
+      { timeoutMs: options.timeoutMs ?? 120_000, intervalMs: 500 },
+    ).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}\nwriter log:\n${await logs()}`);
+    });
+    return {
+      pod,
+      run,
+      ip,
+      progress: () => call<Progress>("GET", "/progress", 10_000),
+      async markFault(label) {
+        const { at } = await call<{ at: number }>("POST", `/faults/${encodeURIComponent(label)}/start`);
+        return {
+          label,
+          at,
+          end: () => call<FaultWindow>("POST", `/faults/${encodeURIComponent(label)}/end`),
+        };
+      },
+      verify: (o = {}) => call<Verdict>("POST", `/verify${o.full === true ? "?full=1" : ""}`, 180_000),
+      async stop() {
+        const report = await call<Report>("POST", "/stop", 240_000);
+        await remove();
+        return report;
+      },
+      logs,
+      remove,
+    };
+  } catch (err) {
+    await remove().catch(() => undefined);
+    throw err;
+  }
+}

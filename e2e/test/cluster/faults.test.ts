@@ -1,0 +1,596 @@
+// Proof under faults: one 3-member ensemble, managed by the operator in the rig's real cluster,
+// under one writer's steady traffic (e2e/writer/, a pod connecting through the client Service),
+// takes one fault after another. Each scenario waits for the fault to show, for every member to
+// serve again in one quorum and for writes to flow, then has the checker read every acknowledged
+// write back from each member: 0 lost, 0 corrupted, always. Each prints its row of
+// docs/reliability.md; the table is printed again at the end.
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, inject, onTestFailed, test } from "vitest";
+import { runKubectl } from "../../rig/kube-control-plane.ts";
+import { localZooKeeperCluster, OPERATOR_NAMESPACE, waitForQuorum } from "../../rig/local-cluster.ts";
+import { nodeContainerdAddress } from "../../rig/node/node.ts";
+import { waitFor } from "../../rig/processes.ts";
+import { startWriter, type WriterHandle } from "../../rig/writer.ts";
+import type { FaultWindow, Progress, Report } from "../../writer/report.ts";
+import type { Verdict } from "../../writer/verify.ts";
+
+const kubeconfig = inject("clusterKubeconfig");
+const images = inject("images");
+const namespace = `faults-${randomBytes(3).toString("hex")}`;
+const name = "zk";
+const MEMBERS = 3;
+const SELECTOR = `app.kubernetes.io/name=zookeeper,app.kubernetes.io/instance=${name}`;
+const kubectl = (args: string[], input?: string): Promise<string> =>
+  runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
+
+// ---------------------------------------------------------------- what the test reads
+
+interface PodJson {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  status?: {
+    podIP?: string;
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; containerID?: string }[];
+  };
+}
+
+interface ZkPod {
+  name: string;
+  uid: string;
+  ready: boolean;
+  restarts: number;
+  /** The zookeeper container's id in containerd (without `containerd://`). */
+  containerId: string | null;
+}
+
+async function podsJson(ns: string, selector?: string): Promise<PodJson[]> {
+  const args = ["-n", ns, "get", "pods", "-o", "json", ...(selector ? ["-l", selector] : [])];
+  return (JSON.parse(await kubectl(args)) as { items: PodJson[] }).items;
+}
+
+async function zkPods(): Promise<Map<string, ZkPod>> {
+  const out = new Map<string, ZkPod>();
+  for (const p of await podsJson(namespace, SELECTOR)) {
+    if (p.metadata.deletionTimestamp !== undefined) continue;
+    const zk = p.status?.containerStatuses?.find((c) => c.name === "zookeeper");
+    out.set(p.metadata.name, {
+      name: p.metadata.name,
+      uid: p.metadata.uid,
+      ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+      restarts: zk?.restartCount ?? 0,
+      containerId: zk?.containerID?.replace(/^containerd:\/\//, "") ?? null,
+    });
+  }
+  return out;
+}
+
+const podOf = (member: number): string => `${name}-${member - 1}`;
+
+/** The operator pods that are not being deleted, with their addresses. */
+async function operatorPods(): Promise<{ name: string; uid: string; ip: string | null; ready: boolean }[]> {
+  return (await podsJson(OPERATOR_NAMESPACE))
+    .filter((p) => p.metadata.deletionTimestamp === undefined)
+    .map((p) => ({
+      name: p.metadata.name,
+      uid: p.metadata.uid,
+      ip: p.status?.podIP ?? null,
+      ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    }));
+}
+
+/**
+ * Signals the JVM of a ZooKeeper container from the host, through the node's containerd: the JVM
+ * is the container's PID 1 (zkServer.sh execs java), and a PID 1 takes no SIGKILL or SIGSTOP sent
+ * from inside its own PID namespace, so `kubectl exec … kill` cannot do it.
+ */
+async function signalZooKeeper(pod: ZkPod, signal: "SIGKILL" | "SIGSTOP" | "SIGCONT"): Promise<void> {
+  const address = nodeContainerdAddress();
+  if (address === null) throw new Error("the rig's node has no containerd socket");
+  if (pod.containerId === null) throw new Error(`${pod.name} has no zookeeper container id`);
+  await promisify(execFile)(
+    "ctr",
+    ["--address", address, "--namespace", "k8s.io", "tasks", "kill", "--signal", signal, pod.containerId],
+    { timeout: 30_000 },
+  );
+}
+
+/** `key=value` settings of the zoo.cfg ZooKeeper runs with, read from the container itself. */
+async function zooCfg(pod: string): Promise<Map<string, string>> {
+  const text = await kubectl(["-n", namespace, "exec", pod, "-c", "zookeeper", "--", "cat", "/conf/zoo.cfg"]);
+  return new Map(
+    text
+      .split("\n")
+      .map((l) => /^([^#=\s]+)=(.*)$/.exec(l.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1] ?? "", m[2] ?? ""]),
+  );
+}
+
+// ---------------------------------------------------------------- the ensemble as the writer sees it
+
+/** Every member serving in one quorum, as their sidecars answered after `after`. */
+function fullQuorum(p: Progress, after: number): { leader: number; at: number } | null {
+  const fresh = p.members.filter((m) => m.at > after && m.serving);
+  const leaders = fresh.filter((m) => m.mode === "leader");
+  if (fresh.length !== MEMBERS || leaders.length !== 1 || leaders[0] === undefined) return null;
+  return { leader: leaders[0].id, at: Math.max(...fresh.map((m) => m.at)) };
+}
+
+let writer: WriterHandle;
+let syncTimeoutMs = 0;
+
+interface Steady {
+  progress: Progress;
+  leader: number;
+  pods: Map<string, ZkPod>;
+  configVersion: string | null;
+}
+
+/** Waits until all pods are Ready, every member serves in one quorum, and writes flow. */
+async function steady(): Promise<Steady> {
+  return waitFor(
+    "the ensemble steady: every pod Ready, every member serving, writes flowing",
+    async () => {
+      const pods = await zkPods();
+      if (pods.size !== MEMBERS || [...pods.values()].some((p) => !p.ready)) return false;
+      const progress = await writer.progress();
+      const q = fullQuorum(progress, progress.now - 2_000);
+      const flowing = progress.lastAckAt !== null && progress.now - progress.lastAckAt < 1_000;
+      if (q === null || !flowing) return false;
+      const versions = new Set(progress.members.map((m) => m.configVersion));
+      return {
+        progress,
+        leader: q.leader,
+        pods,
+        configVersion: versions.size === 1 ? ([...versions][0] ?? null) : null,
+      };
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+}
+
+async function waitForFullQuorum(after: number, timeoutMs: number): Promise<{ leader: number; at: number }> {
+  return waitFor(
+    "every member serving in one quorum",
+    async () => fullQuorum(await writer.progress(), after) ?? false,
+    { timeoutMs, intervalMs: 250 },
+  );
+}
+
+/** Waits for a second's worth of writes acknowledged after `t`. */
+async function waitForWritesAfter(t: number): Promise<void> {
+  let base: number | null = null;
+  await waitFor(
+    "writes to flow again",
+    async () => {
+      const p = await writer.progress();
+      if (p.lastAckAt === null || p.lastAckAt <= t) return false;
+      base ??= p.acknowledged;
+      return p.acknowledged >= base + 50;
+    },
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+}
+
+// ---------------------------------------------------------------- one scenario
+
+interface Row {
+  scenario: string;
+  /** Fault → every member serving again in one quorum (ms); null: quorum never lost. */
+  quorumMs: number | null;
+  /** Fault → the new leader serving (ms), for faults that take the leader. */
+  newLeaderMs: number | null;
+  window: FaultWindow;
+  verdict: Verdict;
+  note: string;
+}
+
+const rows: Row[] = [];
+const fmtS = (ms: number | null, none = "–"): string => (ms === null ? none : `${(ms / 1000).toFixed(1)} s`);
+
+function rowLine(r: Row): string {
+  return (
+    `| ${r.scenario} | ${fmtS(r.quorumMs, "never lost")} | ${fmtS(r.newLeaderMs)} | ${fmtS(r.window.longestGap.ms)} | ` +
+    `${r.window.latency.p99 ?? "–"} ms | ${r.window.elections.length} | ${r.window.acknowledged} | ` +
+    `${r.window.failed} | ${r.verdict.lost} | ${r.verdict.corrupted} |`
+  );
+}
+
+function record(row: Row): void {
+  rows.push(row);
+  process.stderr.write(
+    `[faults] ${row.scenario}: all members serving again ${fmtS(row.quorumMs, "(quorum never lost)")}, new leader ${fmtS(row.newLeaderMs)}, ` +
+      `longest write gap ${fmtS(row.window.longestGap.ms)}, write p99 ${row.window.latency.p99 ?? "–"} ms ` +
+      `(p50 ${row.window.latency.p50 ?? "–"} ms), elections ${row.window.elections.length}, ` +
+      `acknowledged ${row.window.acknowledged} (${row.verdict.acknowledged} so far), failed ${row.window.failed}, ` +
+      `lost ${row.verdict.lost}, corrupted ${row.verdict.corrupted}${row.note ? `; ${row.note}` : ""}\n` +
+      `[faults] row: ${rowLine(row)}\n`,
+  );
+}
+
+/**
+ * Runs one fault under the writer: steady → open the window → `inject` → `effect` (resolves once
+ * the fault has visibly happened) → every member serving again → writes flowing → close the
+ * window → read back every acknowledged write from each member.
+ */
+async function runFault(
+  label: string,
+  steps: {
+    inject(before: Steady): Promise<void>;
+    effect(before: Steady, injectedAt: number): Promise<void>;
+    quorumTimeoutMs: number;
+  },
+): Promise<{
+  before: Steady;
+  injectedAt: number;
+  quorum: { leader: number; at: number };
+  window: FaultWindow;
+  verdict: Verdict;
+}> {
+  const before = await steady();
+  const mark = await writer.markFault(label);
+  const injectedAt = Date.now();
+  await steps.inject(before);
+  await steps.effect(before, injectedAt);
+  const effectSeen = Date.now();
+  const quorum = await waitForFullQuorum(effectSeen, steps.quorumTimeoutMs - (effectSeen - injectedAt));
+  await waitForWritesAfter(quorum.at);
+  const window = await mark.end();
+  const verdict = await writer.verify();
+  return { before, injectedAt, quorum, window, verdict };
+}
+
+function expectNothingLost(verdict: Verdict): void {
+  expect(verdict.unreadable, JSON.stringify(verdict.members.map((m) => [m.member, m.error]))).toBe(0);
+  expect(verdict.lost).toBe(0);
+  expect(verdict.corrupted).toBe(0);
+  expect(verdict.members.flatMap((m) => m.foreign)).toEqual([]);
+}
+
+/** The first epoch seen in the window that a member other than `old` led, as ms after `t`. */
+function newLeaderAfter(window: FaultWindow, old: number, t: number): number | null {
+  const e = window.elections.find((x) => x.leader !== null && x.leader !== old);
+  return e?.leaderSeenAt != null ? e.leaderSeenAt - t : null;
+}
+
+// ---------------------------------------------------------------- the suite
+
+beforeAll(async () => {
+  await kubectl(["create", "namespace", namespace]);
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify(
+      localZooKeeperCluster({ name, namespace, replicas: MEMBERS, reclaimPolicy: "Delete", images }),
+    ),
+  );
+  await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
+  const cfg = await zooCfg(podOf(1));
+  const tickTime = Number(cfg.get("tickTime"));
+  const syncLimit = Number(cfg.get("syncLimit"));
+  if (!(tickTime > 0 && syncLimit > 0))
+    throw new Error(`zoo.cfg without tickTime/syncLimit: ${JSON.stringify([...cfg])}`);
+  syncTimeoutMs = tickTime * syncLimit;
+  writer = await startWriter(kubeconfig, namespace, name, { image: images.sidecar.ref });
+  process.stderr.write(
+    `[faults] ${namespace}/${name}: writer ${writer.pod} writing 50/s; tickTime ${tickTime} ms × syncLimit ${syncLimit}\n`,
+  );
+});
+
+afterAll(async () => {
+  if (rows.length > 0) {
+    process.stderr.write(
+      "[faults] table:\n" +
+        "| scenario | back to quorum (all 3 serving) | new leader | longest write gap | write p99 in the fault | elections | writes acknowledged | writes failed | lost | corrupted |\n" +
+        "|---|---|---|---|---|---|---|---|---|---|\n" +
+        rows.map(rowLine).join("\n") +
+        "\n",
+    );
+  }
+  await (writer as WriterHandle | undefined)?.remove().catch(() => undefined);
+  await kubectl(["delete", "namespace", namespace, "--wait=false"]).catch(() => "");
+});
+
+describe("a 3-member ensemble under a steady writer, one fault after another", () => {
+  const dumpOnFailure = (): void => {
+    onTestFailed(async () => {
+      process.stderr.write(
+        `[faults] writer progress: ${JSON.stringify(await writer.progress().catch(String))}\n`,
+      );
+      process.stderr.write(`[faults] writer log:\n${await writer.logs()}\n`);
+    });
+  };
+
+  test("deleting the operator's pod has no effect on the ensemble", async () => {
+    dumpOnFailure();
+    const old = await operatorPods();
+    expect(old).toHaveLength(1);
+    const replacement = { name: "?" };
+    const r = await runFault("operator-pod-deleted", {
+      inject: async () => {
+        await kubectl(["-n", OPERATOR_NAMESPACE, "delete", "pod", old[0]?.name ?? "", "--wait=false"]);
+      },
+      // The fault has shown when a new operator pod leads and has reconciled (its own counters).
+      effect: async () => {
+        const pod = await waitFor(
+          "a new operator pod leading and reconciling",
+          async () => {
+            const pod = (await operatorPods()).find((p) => p.uid !== old[0]?.uid && p.ready && p.ip !== null);
+            if (pod === undefined) return false;
+            const metrics = await (await fetch(`http://${pod.ip ?? ""}:8080/metrics`)).text();
+            return /^zk_operator_leader 1$/m.test(metrics) &&
+              /^zk_operator_reconcile_total\{[^}]*\} [1-9]/m.test(metrics)
+              ? pod
+              : false;
+          },
+          { timeoutMs: 120_000, intervalMs: 500 },
+        );
+        replacement.name = pod.name;
+      },
+      quorumTimeoutMs: 150_000,
+    });
+    const after = await steady();
+    record({
+      scenario: "operator pod deleted",
+      quorumMs: null,
+      newLeaderMs: null,
+      window: r.window,
+      verdict: r.verdict,
+      note: `new operator pod ${replacement.name} leading and reconciled ${fmtS(Date.now() - r.injectedAt)} after`,
+    });
+    expectNothingLost(r.verdict);
+    // No effect: no election, the same pods never restarted, the same committed membership.
+    expect(r.window.elections).toEqual([]);
+    expect([...after.pods.values()].map((p) => [p.name, p.uid, p.restarts])).toEqual(
+      [...r.before.pods.values()].map((p) => [p.name, p.uid, p.restarts]),
+    );
+    expect(after.configVersion).toBe(r.before.configVersion);
+    expect(r.window.longestGap.ms).toBeLessThan(10_000);
+  });
+
+  test("deleting a follower's pod: no election, the member comes back, nothing lost", async () => {
+    dumpOnFailure();
+    let follower = 0;
+    const r = await runFault("follower-pod-deleted", {
+      inject: async (before) => {
+        follower = [1, 2, 3].find((id) => id !== before.leader) ?? 0;
+        await kubectl(["-n", namespace, "delete", "pod", podOf(follower), "--wait=false"]);
+      },
+      effect: async (before) => {
+        await waitFor(
+          `a new pod ${podOf(follower)}`,
+          async () => {
+            const p = (await zkPods()).get(podOf(follower));
+            return p !== undefined && p.uid !== before.pods.get(podOf(follower))?.uid;
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 120_000,
+    });
+    record({
+      scenario: "follower pod deleted",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs: null,
+      window: r.window,
+      verdict: r.verdict,
+      note: `member ${follower} (${podOf(follower)})`,
+    });
+    expectNothingLost(r.verdict);
+    expect(r.window.elections).toEqual([]);
+    expect(r.quorum.leader).toBe(r.before.leader);
+    expect(r.window.longestGap.ms).toBeLessThan(30_000);
+  });
+
+  test("deleting the leader's pod: a new leader, writes resume, nothing lost", async () => {
+    dumpOnFailure();
+    const r = await runFault("leader-pod-deleted", {
+      inject: async (before) => {
+        await kubectl(["-n", namespace, "delete", "pod", podOf(before.leader), "--wait=false"]);
+      },
+      effect: async (before) => {
+        await waitFor(
+          `a new pod ${podOf(before.leader)}`,
+          async () => {
+            const p = (await zkPods()).get(podOf(before.leader));
+            return p !== undefined && p.uid !== before.pods.get(podOf(before.leader))?.uid;
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 120_000,
+    });
+    const newLeaderMs = newLeaderAfter(r.window, r.before.leader, r.injectedAt);
+    record({
+      scenario: "leader pod deleted",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs,
+      window: r.window,
+      verdict: r.verdict,
+      note: `member ${r.before.leader} was leader; writes resumed after ${fmtS(r.window.longestGap.ms)} (goal ≤ 5 s)`,
+    });
+    expectNothingLost(r.verdict);
+    expect(r.window.elections.length).toBeGreaterThanOrEqual(1);
+    expect(newLeaderMs).not.toBeNull();
+    // The product goal is ≤ 5 s (DESIGN.md, measured and printed above); asserted with room for a busy machine.
+    expect(r.window.longestGap.ms).toBeLessThan(30_000);
+  });
+
+  test("SIGKILL of the leader's JVM: the container restarts in the same pod and rejoins, nothing lost", async () => {
+    dumpOnFailure();
+    const r = await runFault("leader-jvm-sigkill", {
+      inject: async (before) => {
+        const pod = before.pods.get(podOf(before.leader));
+        if (pod === undefined) throw new Error("no leader pod");
+        await signalZooKeeper(pod, "SIGKILL");
+      },
+      effect: async (before) => {
+        const was = before.pods.get(podOf(before.leader));
+        await waitFor(
+          `${podOf(before.leader)}'s zookeeper container restarted`,
+          async () => {
+            const p = (await zkPods()).get(podOf(before.leader));
+            return p !== undefined && p.restarts > (was?.restarts ?? 0);
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 120_000,
+    });
+    const pods = await zkPods();
+    const victim = podOf(r.before.leader);
+    const newLeaderMs = newLeaderAfter(r.window, r.before.leader, r.injectedAt);
+    record({
+      scenario: "leader JVM SIGKILL (container restart)",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs,
+      window: r.window,
+      verdict: r.verdict,
+      note: `member ${r.before.leader}; restarts ${r.before.pods.get(victim)?.restarts} → ${pods.get(victim)?.restarts}`,
+    });
+    expectNothingLost(r.verdict);
+    expect(pods.get(victim)?.uid).toBe(r.before.pods.get(victim)?.uid);
+    expect(pods.get(victim)?.restarts).toBe((r.before.pods.get(victim)?.restarts ?? 0) + 1);
+    expect(newLeaderMs).not.toBeNull();
+    expect(r.window.longestGap.ms).toBeLessThan(30_000);
+  });
+
+  test("SIGSTOP of the leader's JVM for 30 s (operator pod deleted meanwhile): a new leader within syncLimit × tickTime, the old one rejoins", async () => {
+    dumpOnFailure();
+    const FREEZE_MS = 30_000;
+    // Filled in by the steps below.
+    const seen = { newLeaderMs: null as number | null, operatorNote: "" };
+    const oldOperator = (await operatorPods())[0];
+    const r = await runFault("leader-jvm-sigstop-30s", {
+      inject: async (before) => {
+        const pod = before.pods.get(podOf(before.leader));
+        if (pod === undefined) throw new Error("no leader pod");
+        await signalZooKeeper(pod, "SIGSTOP");
+      },
+      effect: async (before, injectedAt) => {
+        const pod = before.pods.get(podOf(before.leader));
+        if (pod === undefined) throw new Error("no leader pod");
+        try {
+          const elected = await waitFor(
+            "a new leader while the old one is frozen",
+            async () => {
+              const p = await writer.progress();
+              const e = p.epoch;
+              return e !== null &&
+                e.epoch > (before.progress.epoch?.epoch ?? 0) &&
+                e.leader !== null &&
+                e.leader !== before.leader
+                ? e
+                : false;
+            },
+            { timeoutMs: FREEZE_MS, intervalMs: 250 },
+          );
+          seen.newLeaderMs = (elected.leaderSeenAt ?? Date.now()) - injectedAt;
+          // The operator goes away in the middle of the fault, and must not make it worse.
+          if (oldOperator !== undefined) {
+            await kubectl(["-n", OPERATOR_NAMESPACE, "delete", "pod", oldOperator.name, "--wait=false"]);
+            seen.operatorNote = `operator pod ${oldOperator.name} deleted ${fmtS(Date.now() - injectedAt)} into the freeze`;
+          }
+          const left = injectedAt + FREEZE_MS - Date.now();
+          if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+        } finally {
+          await signalZooKeeper(pod, "SIGCONT");
+        }
+        const thawedAt = Date.now();
+        await waitFor(
+          `member ${before.leader} serving again as a follower`,
+          async () => {
+            const m = (await writer.progress()).members.find((x) => x.id === before.leader);
+            return m !== undefined && m.at > thawedAt && m.mode === "follower";
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 240_000,
+    });
+    const after = await steady();
+    await waitFor(
+      "a new operator pod Ready",
+      async () => (await operatorPods()).some((p) => p.uid !== oldOperator?.uid && p.ready),
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    const victim = podOf(r.before.leader);
+    record({
+      scenario: "leader JVM SIGSTOP 30 s, then SIGCONT; operator pod deleted meanwhile",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs: seen.newLeaderMs,
+      window: r.window,
+      verdict: r.verdict,
+      note: `member ${r.before.leader}; syncLimit × tickTime = ${syncTimeoutMs} ms; ${seen.operatorNote}`,
+    });
+    expectNothingLost(r.verdict);
+    expect(seen.newLeaderMs).not.toBeNull();
+    expect(seen.newLeaderMs ?? Infinity).toBeLessThan(syncTimeoutMs + 10_000);
+    // The old leader came back by itself: same pod, same container, and no member was replaced.
+    expect(after.pods.get(victim)?.restarts).toBe(r.before.pods.get(victim)?.restarts);
+    expect([...after.pods.values()].map((p) => p.uid)).toEqual([...r.before.pods.values()].map((p) => p.uid));
+    expect(after.configVersion).toBe(r.before.configVersion);
+  });
+
+  test("deleting every pod at once: back at quorum within 90 s with every acknowledged write", async () => {
+    dumpOnFailure();
+    const r = await runFault("all-pods-deleted", {
+      inject: async () => {
+        await kubectl(["-n", namespace, "delete", "pods", "-l", SELECTOR, "--wait=false"]);
+      },
+      effect: async (before) => {
+        await waitFor(
+          "every pod replaced",
+          async () => {
+            const pods = await zkPods();
+            return [...before.pods.values()].every((old) => {
+              const now = pods.get(old.name);
+              return now !== undefined && now.uid !== old.uid;
+            });
+          },
+          { timeoutMs: 90_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 90_000,
+    });
+    record({
+      scenario: "every pod deleted at once",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs:
+        r.window.elections[0]?.firstSeenAt != null ? r.window.elections[0].firstSeenAt - r.injectedAt : null,
+      window: r.window,
+      verdict: r.verdict,
+      note: "",
+    });
+    expectNothingLost(r.verdict);
+    expect(r.quorum.at - r.injectedAt).toBeLessThanOrEqual(90_000);
+    expect(r.window.elections.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test("the whole run: every acknowledged write read back intact from every member", async () => {
+    dumpOnFailure();
+    await steady();
+    const report: Report = await writer.stop();
+    process.stderr.write(
+      `[faults] whole run: ${report.acknowledged} acknowledged of ${report.issued} issued, ` +
+        `${report.failed.count} failed ${JSON.stringify(report.failed.byError)}, ${report.unsettled} unsettled, ` +
+        `lost ${report.lost}, corrupted ${report.corrupted}, elections ${report.elections}, ` +
+        `longest gap ${fmtS(report.longestGap.ms)}, p50/p99 ${report.latency.p50}/${report.latency.p99} ms, ` +
+        `sessions ${report.sessions}, silent drops ${report.silentDrops}, ` +
+        `zxid recorded for ${report.zxidRecorded}\n` +
+        `[faults] epochs (leader, first seen after the writer started): ${report.epochs
+          .map((e) => `${e.epoch} (member ${e.leader ?? "?"}, +${fmtS(e.firstSeenAt - report.startedAt)})`)
+          .join(", ")}; fault windows: ${report.faults
+          .map((f) => `${f.label} +${fmtS(f.start - report.startedAt)}..+${fmtS(f.end - report.startedAt)}`)
+          .join(", ")}\n`,
+    );
+    expectNothingLost(report.verdict);
+    expect(report.lost).toBe(0);
+    expect(report.corrupted).toBe(0);
+    expect(report.unsettled).toBe(0);
+    expect(report.verdict.members.every((m) => m.contentChecked === report.acknowledged)).toBe(true);
+    expect(report.elections).toBeGreaterThanOrEqual(rows.reduce((n, r) => n + r.window.elections.length, 0));
+  });
+});
