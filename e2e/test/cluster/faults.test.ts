@@ -109,6 +109,61 @@ async function zooCfg(pod: string): Promise<Map<string, string>> {
   );
 }
 
+// ---------------------------------------------------------------- what the operator says
+
+/** A person's override after a majority of volumes is lost (docs/operations.md, "Lost volumes"). */
+const REJOIN_ANNOTATION = "zookeeper.ensemble.dev/rejoin-empty";
+
+interface ConditionJson {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+async function clusterJson(): Promise<{ status?: { conditions?: ConditionJson[] } }> {
+  return JSON.parse(await kubectl(["-n", namespace, "get", "zookeepercluster", name, "-o", "json"])) as {
+    status?: { conditions?: ConditionJson[] };
+  };
+}
+
+/** The Events about the cluster (events.k8s.io, as the operator records them). */
+async function clusterEvents(): Promise<{ type: string; reason: string; note: string }[]> {
+  const list = JSON.parse(
+    await kubectl([
+      "-n",
+      namespace,
+      "get",
+      "events.events.k8s.io",
+      "--field-selector",
+      `regarding.name=${name}`,
+      "-o",
+      "json",
+    ]),
+  ) as { items: { type: string; reason: string; note?: string }[] };
+  return list.items.map((e) => ({ type: e.type, reason: e.reason, note: e.note ?? "" }));
+}
+
+/** Whether the pod's zookeeper container has ever started (it runs, or ran and ended). */
+async function zookeeperStarted(pod: string): Promise<boolean> {
+  const p = JSON.parse(await kubectl(["-n", namespace, "get", "pod", pod, "-o", "json"])) as {
+    status?: {
+      containerStatuses?: {
+        name: string;
+        state?: Record<string, unknown>;
+        lastState?: Record<string, unknown>;
+      }[];
+    };
+  };
+  const zk = p.status?.containerStatuses?.find((c) => c.name === "zookeeper");
+  return (
+    zk?.state?.running !== undefined ||
+    zk?.state?.terminated !== undefined ||
+    zk?.lastState?.terminated !== undefined
+  );
+}
+
 // ---------------------------------------------------------------- the ensemble as the writer sees it
 
 /** Every member serving in one quorum, as their sidecars answered after `after`. */
@@ -567,6 +622,104 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
     expectNothingLost(r.verdict);
     expect(r.quorum.at - r.injectedAt).toBeLessThanOrEqual(90_000);
     expect(r.window.elections.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test("one member's volume lost (its PVC and pod deleted): it comes back empty, resyncs from the leader, nothing lost", async () => {
+    dumpOnFailure();
+    let victim = 0;
+    const r = await runFault("one-volume-lost", {
+      inject: async (before) => {
+        victim = [1, 2, 3].find((id) => id !== before.leader) ?? 0;
+        // The claim goes once its pod does (pvc-protection); the StatefulSet makes a new, empty one.
+        await kubectl(["-n", namespace, "delete", "pvc", `data-${podOf(victim)}`, "--wait=false"]);
+        await kubectl(["-n", namespace, "delete", "pod", podOf(victim), "--wait=false"]);
+      },
+      effect: async (before) => {
+        await waitFor(
+          `a new pod ${podOf(victim)}`,
+          async () => {
+            const p = (await zkPods()).get(podOf(victim));
+            return p !== undefined && p.uid !== before.pods.get(podOf(victim))?.uid;
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+      },
+      quorumTimeoutMs: 300_000,
+    });
+    // The member came back empty: init refused it until the operator re-added it on purpose.
+    const rejoined = (await clusterEvents()).filter((e) => e.reason === "RejoinEmpty");
+    record({
+      scenario: "one member's volume lost (PVC and pod deleted)",
+      quorumMs: r.quorum.at - r.injectedAt,
+      newLeaderMs: null,
+      window: r.window,
+      verdict: r.verdict,
+      note: `member ${victim}; operator Event: ${rejoined.map((e) => e.note).join("; ")}`,
+    });
+    expectNothingLost(r.verdict);
+    expect(rejoined.some((e) => e.note.startsWith(`${podOf(victim)} lost its data volume`))).toBe(true);
+    expect(r.window.elections).toEqual([]);
+    expect(r.quorum.leader).toBe(r.before.leader);
+  });
+
+  test("a majority of volumes lost while the survivor is down: no new empty ensemble; the status and an Event say why; the documented re-add keeps every acknowledged write", async () => {
+    dumpOnFailure();
+    const before = await steady();
+    // The survivor is the leader: a leader holds every write it acknowledged, so "nothing lost"
+    // is a property of ZooKeeper here, not of luck. The other two lose their volumes.
+    const survivor = before.leader;
+    const lost = [1, 2, 3].filter((id) => id !== survivor);
+    const mark = await writer.markFault("majority-volumes-lost");
+    const injectedAt = Date.now();
+    for (const id of lost)
+      await kubectl(["-n", namespace, "delete", "pvc", `data-${podOf(id)}`, "--wait=false"]);
+    await kubectl(["-n", namespace, "delete", "pods", "-l", SELECTOR, "--wait=false"]);
+
+    const refused = await waitFor(
+      "Degraded=True VolumesLost",
+      async () => {
+        const c = await clusterJson();
+        const d = c.status?.conditions?.find((x) => x.type === "Degraded");
+        return d?.status === "True" && d.reason === "VolumesLost" ? d : false;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+    const refusedSeenAt = Date.now();
+    expect(refused.message).toContain(
+      `${podOf(lost[0] ?? 0)}, ${podOf(lost[1] ?? 0)} found an empty data volume`,
+    );
+    expect((await clusterEvents()).some((e) => e.type === "Warning" && e.reason === "VolumesLost")).toBe(
+      true,
+    );
+    // No empty ensemble formed: nobody serves, and the empty members' ZooKeeper never started.
+    const p = await writer.progress();
+    expect(p.members.filter((m) => m.at > refusedSeenAt && m.serving)).toEqual([]);
+    for (const id of lost) expect(await zookeeperStarted(podOf(id))).toBe(false);
+
+    // docs/operations.md, "Lost volumes": re-add the empty members on purpose.
+    await kubectl([
+      "-n",
+      namespace,
+      "annotate",
+      "zookeepercluster",
+      name,
+      `${REJOIN_ANNOTATION}=${lost.join(",")}`,
+    ]);
+    const quorum = await waitForFullQuorum(Date.now(), 300_000);
+    await waitForWritesAfter(quorum.at);
+    await kubectl(["-n", namespace, "annotate", "zookeepercluster", name, `${REJOIN_ANNOTATION}-`]);
+    const window = await mark.end();
+    const verdict = await writer.verify();
+    record({
+      scenario: "a majority of volumes lost while the survivor is down, then re-added as documented",
+      quorumMs: quorum.at - injectedAt,
+      newLeaderMs: null,
+      window,
+      verdict,
+      note: `survivor member ${survivor}; refused (VolumesLost) seen ${fmtS(refusedSeenAt - injectedAt)} after the fault; re-added by the annotation then`,
+    });
+    expectNothingLost(verdict);
+    expect(quorum.leader).toBe(survivor);
   });
 
   test("the whole run: every acknowledged write read back intact from every member", async () => {
