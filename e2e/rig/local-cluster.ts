@@ -2,6 +2,7 @@
 // built from the Dockerfiles and loaded into the node, and the chart installed with helm. The
 // end-to-end suite starts one per run; `npm run rig -- up cluster` (and so `make demo`) keeps one
 // until `npm run rig -- down`.
+import type { ZooKeeperClusterStatus } from "../../operator/src/api/types.ts";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureRigTools } from "./build.ts";
@@ -203,13 +204,8 @@ export function localZooKeeperCluster(options: {
 export interface ZooKeeperClusterJson {
   metadata: { name: string; namespace: string };
   spec: { replicas?: number };
-  status?: {
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    members?: { id: number; pod: string; role: string; ready: boolean }[];
-    connectionString?: string;
-    leader?: string;
-    replicas?: number;
-  };
+  /** The operator's own status type: the rig reads what the operator writes. */
+  status?: ZooKeeperClusterStatus;
 }
 
 /**

@@ -122,7 +122,7 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
           myid: number;
           mode: string;
           serving: boolean;
-          config: { members: unknown[] } | null;
+          config: { version: string | null; members: unknown[] } | null;
         };
       }),
     );
@@ -131,16 +131,25 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
     expect(statuses.map((s) => s.config?.members.length)).toEqual([3, 3, 3]);
     // The operator's status says the same: it asks the sidecars too.
     const leaderPod = pods[statuses.findIndex((s) => s.mode === "leader")]?.metadata.name;
+    const committed = statuses.find((s) => s.mode === "leader")?.config?.version;
     const reported = await waitFor(
-      "the cluster status to name the leader",
+      "the cluster status to name the leader and the committed config version",
       async () => {
         const c = await getJson<ZooKeeperClusterJson>(["-n", namespace, "get", "zookeepercluster", name]);
-        return c.status?.leader !== undefined ? c.status : false;
+        return c.status?.leader !== undefined && c.status.ensembleConfigVersion !== undefined
+          ? c.status
+          : false;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     expect(reported.leader).toBe(leaderPod);
     expect(reported.members?.map((m) => m.role).sort()).toEqual(["follower", "follower", "leader"]);
+    // The committed ensemble config version is ZooKeeper's own, as the leader's sidecar reports it.
+    expect(reported.ensembleConfigVersion).toBe(committed);
+    // Every member runs the StatefulSet's current template, and the ensemble is marked initialized.
+    expect(reported.members?.map((m) => m.upToDate)).toEqual([true, true, true]);
+    expect(reported.updatedReplicas).toBe(3);
+    expect(reported.initializedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   test("a znode written through the client Service is read through each member's stable DNS name", async () => {
