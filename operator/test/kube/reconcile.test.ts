@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { waitFor } from "../../../e2e/rig/processes.ts";
-import { API_VERSION, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
+import { KIND } from "../../src/api/types.ts";
 import { CONFIG_HASH_ANNOTATION } from "../../src/builders/labels.ts";
 import { CHILD_KINDS } from "../../src/children.ts";
 import type { RunningOperator } from "../../src/main.ts";
@@ -18,6 +18,8 @@ import {
 } from "../../src/api/objects.ts";
 import {
   adminClient,
+  clustersIn,
+  conditionOf,
   apiServerWrites,
   getObject,
   installCrd,
@@ -44,22 +46,10 @@ function childId(type: ResourceType, name: string): string {
   return `${type.kind}/${name}`;
 }
 
-async function createCluster(name: string, spec: object): Promise<ZooKeeperCluster> {
-  return admin.request<ZooKeeperCluster>("POST", collectionPath(CLUSTER_RESOURCE, namespace), {
-    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
-  });
-}
-
-async function patchCluster(name: string, patch: object): Promise<ZooKeeperCluster> {
-  return admin.request<ZooKeeperCluster>("PATCH", objectPath(CLUSTER_RESOURCE, namespace, name), {
-    body: patch,
-    contentType: "application/merge-patch+json",
-  });
-}
-
-async function getCluster(name: string): Promise<ZooKeeperCluster | null> {
-  return getObject<ZooKeeperCluster & KubeObject>(admin, CLUSTER_RESOURCE, namespace, name);
-}
+const clusters = clustersIn(admin, namespace);
+const createCluster = clusters.create;
+const patchCluster = clusters.patch;
+const getCluster = clusters.get;
 
 async function children(name: string): Promise<Map<string, Obj | null>> {
   const out = new Map<string, Obj | null>();
@@ -87,9 +77,7 @@ function version(o: Obj | null | undefined): string {
     : `rv${o.metadata?.resourceVersion ?? ""}`;
 }
 
-function condition(c: ZooKeeperCluster | null, type: string) {
-  return c?.status?.conditions?.find((x) => x.type === type);
-}
+const condition = conditionOf;
 
 beforeAll(async () => {
   await installCrd(kubeconfig);

@@ -7,10 +7,12 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import { RESOURCES, collectionPath, objectPath, type KubeObject } from "../../src/api/objects.ts";
-import { API_VERSION, CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
+import type { ZooKeeperCluster } from "../../src/api/types.ts";
 import type { RunningOperator } from "../../src/main.ts";
 import {
   adminClient,
+  clustersIn,
+  conditionOf,
   getObject,
   installCrd,
   kubectlFor,
@@ -31,26 +33,11 @@ interface Obj extends KubeObject {
   data?: Record<string, string>;
 }
 
-async function createCluster(name: string, spec: object): Promise<void> {
-  await admin.request("POST", collectionPath(CLUSTER_RESOURCE, namespace), {
-    body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
-  });
-}
-
-async function patchCluster(name: string, patch: object): Promise<void> {
-  await admin.request("PATCH", objectPath(CLUSTER_RESOURCE, namespace, name), {
-    body: patch,
-    contentType: "application/merge-patch+json",
-  });
-}
-
-async function cluster(name: string): Promise<ZooKeeperCluster | null> {
-  return getObject<ZooKeeperCluster & KubeObject>(admin, CLUSTER_RESOURCE, namespace, name);
-}
-
-function condition(c: ZooKeeperCluster | null, type: string) {
-  return c?.status?.conditions?.find((x) => x.type === type);
-}
+const clusters = clustersIn(admin, namespace);
+const createCluster = clusters.create;
+const patchCluster = clusters.patch;
+const cluster = clusters.get;
+const condition = conditionOf;
 
 /** Waits until the cluster's `type` condition has `reason`, and returns the cluster. */
 function waitForReason(name: string, type: string, reason: string): Promise<ZooKeeperCluster> {

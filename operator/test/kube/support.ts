@@ -9,7 +9,8 @@ import { waitFor } from "../../../e2e/rig/processes.ts";
 import { CRD_FILE, CRD_NAME } from "../../src/generators/crd.ts";
 import type { OperatorConfig } from "../../src/config.ts";
 import { startOperator, type RunningOperator } from "../../src/main.ts";
-import { objectPath, type KubeObject, type ResourceType } from "../../src/api/objects.ts";
+import { collectionPath, objectPath, type KubeObject, type ResourceType } from "../../src/api/objects.ts";
+import { API_VERSION, CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../../src/api/types.ts";
 import { KubeClient, isNotFound, loadKubeConfig } from "../../src/runtime/kube.ts";
 
 export function kubectlFor(kubeconfig: string) {
@@ -124,4 +125,27 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (ok) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return sum;
+}
+
+/** Creating, patching and reading ZooKeeperClusters of one namespace, as a user would. */
+export function clustersIn(admin: KubeClient, namespace: string) {
+  return {
+    create: (name: string, spec: object): Promise<ZooKeeperCluster> =>
+      admin.request<ZooKeeperCluster>("POST", collectionPath(CLUSTER_RESOURCE, namespace), {
+        body: { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec },
+      }),
+    /** A JSON merge patch, as `kubectl patch --type=merge` sends it. */
+    patch: (name: string, patch: object): Promise<ZooKeeperCluster> =>
+      admin.request<ZooKeeperCluster>("PATCH", objectPath(CLUSTER_RESOURCE, namespace, name), {
+        body: patch,
+        contentType: "application/merge-patch+json",
+      }),
+    get: (name: string): Promise<ZooKeeperCluster | null> =>
+      getObject<ZooKeeperCluster & KubeObject>(admin, CLUSTER_RESOURCE, namespace, name),
+  };
+}
+
+/** One condition of a cluster's status, by type. */
+export function conditionOf(c: ZooKeeperCluster | null, type: string) {
+  return c?.status?.conditions?.find((x) => x.type === type);
 }
