@@ -1,8 +1,10 @@
 // Runs the writer/checker (e2e/writer/) as a pod in the rig's cluster, where it connects like an
-// application: through the client Service and the cluster's DNS. No image is built for it: the
-// sidecar image has Node 24 and node-zookeeper-client in /app/node_modules, so the writer's .ts
-// files are mounted from a ConfigMap into /app/writer and run with `node` (Node strips the
-// types). The test process reaches the writer's HTTP port at the pod's IP: pod addresses are
+// application: through the client Service and the cluster's DNS. No image is built for it: it
+// runs on the sidecar image (Node 24), its .ts files mounted from a ConfigMap into /writer/src and
+// run with `node` (Node strips the types), and node-zookeeper-client, a test dependency the
+// images do not ship, comes from the checkout's node_modules, mounted read-only at
+// /writer/node_modules (the rig's node is this machine, so a hostPath reaches it; the pod runs as
+// root only because the checkout may sit in a folder only root can enter). The test process reaches the writer's HTTP port at the pod's IP: pod addresses are
 // routable from this host (the node's bridge), as the e2e tests' fetches of /metrics show.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +18,7 @@ export const WRITER_HTTP_PORT = 8090;
 const WRITER_DIR = join(repoRoot, "e2e/writer");
 
 export interface WriterOptions {
-  /** An image with Node 24 and /app/node_modules/node-zookeeper-client: the sidecar image. */
+  /** An image with Node 24 at /usr/local/bin/node: the sidecar image. */
   image: string;
   /** Members of the ensemble (ids 1..members). Default 3. */
   members?: number;
@@ -115,15 +117,22 @@ export async function startWriter(
                 name: "writer",
                 image: options.image,
                 imagePullPolicy: "Never",
-                // Under /app so that `node-zookeeper-client` resolves from /app/node_modules.
-                command: ["node", "/app/writer/main.ts"],
+                // `node-zookeeper-client` resolves from /writer/node_modules, beside /writer/src.
+                command: ["node", "/writer/src/main.ts"],
                 env: Object.entries(env).map(([name, value]) => ({ name, value })),
                 ports: [{ name: "http", containerPort: WRITER_HTTP_PORT }],
                 resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "512Mi" } },
-                volumeMounts: [{ name: "source", mountPath: "/app/writer", readOnly: true }],
+                securityContext: { runAsUser: 0, runAsNonRoot: false },
+                volumeMounts: [
+                  { name: "source", mountPath: "/writer/src", readOnly: true },
+                  { name: "node-modules", mountPath: "/writer/node_modules", readOnly: true },
+                ],
               },
             ],
-            volumes: [{ name: "source", configMap: { name: pod } }],
+            volumes: [
+              { name: "source", configMap: { name: pod } },
+              { name: "node-modules", hostPath: { path: join(repoRoot, "node_modules"), type: "Directory" } },
+            ],
           },
         },
       ],
