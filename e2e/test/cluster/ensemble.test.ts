@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { childNames, selectorLabels } from "../../../operator/src/builders/labels.ts";
+import { CHILD_KINDS } from "../../../operator/src/children.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
 import {
@@ -52,17 +53,9 @@ async function pvcNames(name: string): Promise<string[]> {
   return list.items.map((p) => p.metadata.name).filter((n) => n.startsWith(`data-${name}-`));
 }
 
-/** The children the operator creates for `name`, as `kind/name` of those that exist. */
+/** The children the operator creates for `name` (the table of child kinds), as `kind/name` of those that exist. */
 async function childrenOf(name: string): Promise<string[]> {
-  const n = childNames(name);
-  const wanted = [
-    `statefulset/${n.statefulSet}`,
-    `service/${n.headless}`,
-    `service/${n.client}`,
-    `poddisruptionbudget/${n.pdb}`,
-    `configmap/${n.configMap}`,
-    `secret/${n.adminSecret}`,
-  ];
+  const wanted = CHILD_KINDS.flatMap(({ type, names }) => names(name).map((n) => `${type.plural}/${n}`));
   const out = await kubectl(["-n", namespace, "get", ...wanted, "--ignore-not-found", "-o", "name"]);
   return out.split("\n").filter(Boolean);
 }

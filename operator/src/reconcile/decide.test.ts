@@ -157,21 +157,20 @@ describe("members on an empty volume", () => {
     expect(step.blocked).toBeNull();
   });
 
+  // Two members found empty volumes; the survivor is down too (nothing serves).
+  const majorityLost = observed({
+    ...base,
+    markers,
+    pods: [
+      pod(1, { ready: false }),
+      pod(2, { ready: false, emptyDataRefused: true }),
+      pod(3, { ready: false, emptyDataRefused: true }),
+    ],
+    modes: new Map(),
+  });
+
   test("a majority lost while the survivor is down: refused, never a new empty ensemble", () => {
-    const step = decideStep(
-      spec({ replicas: 3 }),
-      observed({
-        ...base,
-        markers,
-        pods: [
-          pod(1, { ready: false }),
-          pod(2, { ready: false, emptyDataRefused: true }),
-          pod(3, { ready: false, emptyDataRefused: true }),
-        ],
-        modes: new Map(),
-      }),
-      context,
-    );
+    const step = decideStep(spec({ replicas: 3 }), majorityLost, context);
     expect(step.rejoinEmpty).toEqual([]);
     expect(step.blocked?.reason).toBe("VolumesLost");
     expect(step.blocked?.message).toContain("zk-1, zk-2 found an empty data volume");
@@ -179,20 +178,7 @@ describe("members on an empty volume", () => {
   });
 
   test("a person's annotation re-adds them on purpose", () => {
-    const step = decideStep(
-      spec({ replicas: 3 }),
-      observed({
-        ...base,
-        markers,
-        pods: [
-          pod(1, { ready: false }),
-          pod(2, { ready: false, emptyDataRefused: true }),
-          pod(3, { ready: false, emptyDataRefused: true }),
-        ],
-        modes: new Map(),
-      }),
-      { ...context, rejoinRequested: [2, 3] },
-    );
+    const step = decideStep(spec({ replicas: 3 }), majorityLost, { ...context, rejoinRequested: [2, 3] });
     expect(step.rejoinEmpty).toEqual([2, 3]);
     expect(step.blocked).toBeNull();
   });
