@@ -312,6 +312,12 @@ export interface SidecarStatus {
   reason: string;
   /** Last zxid from `srvr` (0x...), null when not serving. */
   lastZxid: string | null;
+  /**
+   * On the leader only, the followers that have synced with it (`mntr` zk_synced_followers,
+   * voting followers only; observers are not counted); null on any other member or when `mntr`
+   * did not answer. The operator restarts a member only when every other voter is synced.
+   */
+  syncedFollowers: number | null;
   /** The committed ensemble config as this server sees it (`conf`); null when not serving. */
   config: { version: string | null; members: ServerLine[] } | null;
   /** The last failed four-letter word, if any since the sidecar started. */

@@ -177,6 +177,8 @@ export class ZooKeeperProbe {
       else this.recordError("conf", "malformed", "conf answer has no server lines");
     }
     const serving = readiness.mode !== "not-serving" && readiness.mode !== "unreachable";
+    // mntr is 16 KB; only the leader knows who is synced, so only the leader is asked.
+    const syncedFollowers = readiness.mode === "leader" ? await this.syncedFollowers() : null;
     return {
       myid: this.options.myid,
       mode: readiness.mode,
@@ -184,10 +186,18 @@ export class ZooKeeperProbe {
       ready: readiness.ready,
       reason: readiness.reason,
       lastZxid: readiness.zxid,
+      syncedFollowers,
       config,
       lastError: this.lastErrorValue,
       checkedAt: new Date(this.now()).toISOString(),
     };
+  }
+
+  /** The leader's zk_synced_followers, null when mntr does not answer or lacks a number. */
+  private async syncedFollowers(): Promise<number | null> {
+    const value = (await this.mntr())?.values.get("synced_followers");
+    const n = value === undefined ? NaN : Number(value);
+    return Number.isInteger(n) && n >= 0 ? n : null;
   }
 
   /** `mntr`, parsed; null when ZooKeeper does not answer it (not serving, down). */

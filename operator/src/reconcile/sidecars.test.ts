@@ -13,6 +13,7 @@ function status(mode: SidecarStatus["mode"]): SidecarStatus {
     ready: serving && mode !== "standalone",
     reason: "",
     lastZxid: null,
+    syncedFollowers: null,
     config: null,
     lastError: null,
     checkedAt: "2026-01-01T00:00:00.000Z",

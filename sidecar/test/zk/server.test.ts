@@ -84,6 +84,8 @@ describe("buildServer against a real ZooKeeper", () => {
     expect(res.statusCode).toBe(200);
     const st = res.json() as Record<string, unknown>;
     expect(st).toMatchObject({ myid: 1, mode: "leader", serving: true, ready: true, lastError: null });
+    // The only member leads and has no followers to sync.
+    expect(st.syncedFollowers).toBe(0);
     expect(st.lastZxid).toMatch(/^0x[0-9a-f]+$/);
     const host = se.ens.dnsName(1);
     expect(st.config).toEqual({
