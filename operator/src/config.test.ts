@@ -14,6 +14,8 @@ describe("parseConfig", () => {
         httpPort: 8080,
         workers: 4,
         resyncPeriodMs: 600_000,
+        maxConcurrentRolls: 1,
+        memberReadyTimeoutMs: 600_000,
         leaderElection: {
           enabled: true,
           namespace: "zk-system",
@@ -54,6 +56,8 @@ describe("parseConfig", () => {
     [["--leader-elect=maybe"], {}, "--leader-elect: must be true or false"],
     [["--lease-duration=5s"], {}, "the lease duration must be greater than the renew deadline"],
     [["--renew-deadline=2s"], {}, "the renew deadline must be greater than 1.2 × the retry period"],
+    [["--max-concurrent-rolls=0"], {}, "--max-concurrent-rolls: must be an integer from 1 to 1000"],
+    [["--member-ready-timeout=0"], {}, "--member-ready-timeout: must be longer than 0"],
     [["--frobnicate"], {}, "unknown flag --frobnicate"],
     [["stray"], {}, 'unexpected argument "stray"'],
   ])("%j %j → %s", (argv, env, message) => {

@@ -13,6 +13,10 @@ export interface OperatorConfig {
   httpPort: number;
   workers: number;
   resyncPeriodMs: number;
+  /** At most this many clusters roll their members at once. */
+  maxConcurrentRolls: number;
+  /** How long a restarted member may take to serve and sync before its roll halts. */
+  memberReadyTimeoutMs: number;
   clusterDomain: string;
   sidecarImage: string | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
@@ -68,6 +72,18 @@ export const OPTIONS = {
     flag: "resync-period",
     env: "ZK_OPERATOR_RESYNC_PERIOD",
     help: "how often every cluster is reconciled even without a change (0: never)",
+    default: "10m",
+  },
+  maxConcurrentRolls: {
+    flag: "max-concurrent-rolls",
+    env: "ZK_OPERATOR_MAX_CONCURRENT_ROLLS",
+    help: "how many clusters may roll their members at the same time; the others wait (an operator upgrade that changes the sidecar image rolls them one after another)",
+    default: "1",
+  },
+  memberReadyTimeout: {
+    flag: "member-ready-timeout",
+    env: "ZK_OPERATOR_MEMBER_READY_TIMEOUT",
+    help: "how long a member restarted in a roll may take to serve and sync before the roll halts",
     default: "10m",
   },
   clusterDomain: {
@@ -293,6 +309,10 @@ export function parseConfig(
     if (problem) errors.push(`leader election: ${problem}`);
   }
 
+  const memberReadyTimeoutMs = duration("memberReadyTimeout");
+  if (memberReadyTimeoutMs <= 0 && errors.length === 0)
+    errors.push("--member-ready-timeout: must be longer than 0 (a restarted member needs time to sync)");
+
   const config: OperatorConfig = {
     kubeconfig: raw("kubeconfig").value ?? null,
     namespaces,
@@ -300,6 +320,8 @@ export function parseConfig(
     httpPort: int("httpPort", 0, 65535),
     workers: int("workers", 1, 64),
     resyncPeriodMs: duration("resyncPeriod"),
+    maxConcurrentRolls: int("maxConcurrentRolls", 1, 1000),
+    memberReadyTimeoutMs,
     clusterDomain,
     sidecarImage,
     logLevel: logLevel ?? "info",

@@ -77,6 +77,8 @@ export async function startOperator(
     namespaces: config.namespaces,
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
+    maxConcurrentRolls: config.maxConcurrentRolls,
+    memberReadyTimeoutMs: config.memberReadyTimeoutMs,
     clusterDomain: config.clusterDomain,
     ...(config.sidecarImage ? { sidecarImage: config.sidecarImage } : {}),
     // Members' modes from their sidecars: 1 s each, all members at once.

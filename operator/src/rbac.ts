@@ -55,6 +55,12 @@ export const OPERATOR_PERMISSIONS: Permission[] = [
     why: "informer of the ensemble's pods (readiness, running image)",
   },
   {
+    type: RESOURCES.Pod,
+    subresource: "eviction",
+    verbs: ["create"],
+    why: "rolling restarts evict one member at a time through the Eviction API, so PodDisruptionBudgets hold (reconcile.ts restartMembers)",
+  },
+  {
     type: RESOURCES.Event,
     verbs: ["create"],
     why: "events.k8s.io/v1 Events about clusters (runtime/events.ts)",

@@ -82,6 +82,13 @@
   verbs:
     - list
     - watch
+# rolling restarts evict one member at a time through the Eviction API, so PodDisruptionBudgets hold (reconcile.ts restartMembers)
+- apiGroups:
+    - ''
+  resources:
+    - pods/eviction
+  verbs:
+    - create
 # events.k8s.io/v1 Events about clusters (runtime/events.ts)
 - apiGroups:
     - events.k8s.io

@@ -547,6 +547,16 @@ export const statusSchema: JSONSchema = obj("Observed state of the ensemble, wri
     "When the ensemble first reached quorum. From then on an empty data volume is a lost volume, never a new ensemble: a server refuses to start on one unless the operator re-adds it.",
     { format: "date-time" },
   ),
+  lastRestart: obj(
+    "The member the operator last restarted in a rolling restart; the roll restarts no other member until this one's replacement serves and is in sync, and halts when it does not within the deadline.",
+    {
+      pod: str("Pod name."),
+      uid: str("The uid of the evicted pod; a pod of the same name with another uid is its replacement."),
+      revision: str("The StatefulSet update revision the replacement runs."),
+      at: str("When the pod was evicted.", { format: "date-time" }),
+    },
+    { required: ["pod", "uid", "revision", "at"] },
+  ),
   connectionString: str("The address clients connect to (the client Service and port)."),
   conditions: arr("Available, Progressing and Degraded.", condition, {
     "x-kubernetes-list-type": "map",

@@ -123,6 +123,18 @@ export interface MemberStatus {
   upToDate?: boolean;
 }
 
+/** The member the operator last restarted in a roll (docs/operations.md "Rolling restarts"). */
+export interface LastRestart {
+  /** Pod name. */
+  pod: string;
+  /** The uid of the pod that was evicted: a pod with another uid is its replacement. */
+  uid: string;
+  /** The StatefulSet update revision the replacement is meant to run. */
+  revision: string;
+  /** RFC 3339 time of the eviction. */
+  at: string;
+}
+
 export const CONDITION_TYPES = ["Available", "Progressing", "Degraded"] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 export type ConditionStatus = "True" | "False" | "Unknown";
@@ -153,6 +165,8 @@ export interface ZooKeeperClusterStatus {
   version?: string;
   /** When the ensemble first reached quorum (ISO 8601); from then on empty data is a lost volume. */
   initializedAt?: string;
+  /** The member the operator last restarted; the roll waits for it before the next one. */
+  lastRestart?: LastRestart;
   /** host:port list clients use, through the client Service. */
   connectionString?: string;
   conditions?: ClusterCondition[];

@@ -15,6 +15,13 @@ export const LABEL_VALUES = { name: "zookeeper", component: "server", managedBy:
 /** Pod template annotation holding the hash of the static configuration: a change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
 
+/**
+ * A restart without a change: set on the ZooKeeperCluster (any new value, e.g. the time), it is
+ * copied to the pod template, so the template's revision changes and every member is rolled,
+ * exactly like `kubectl rollout restart` (docs/operations.md "Rolling restarts").
+ */
+export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
+
 export interface ChildNames {
   statefulSet: string;
   headless: string;

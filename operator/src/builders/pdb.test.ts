@@ -28,5 +28,6 @@ test.each([
         "app.kubernetes.io/component": "server",
       },
     },
+    unhealthyPodEvictionPolicy: "AlwaysAllow",
   });
 });

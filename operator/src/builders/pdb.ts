@@ -21,6 +21,9 @@ export function buildPodDisruptionBudget(
     spec: {
       maxUnavailable: Math.min(spec.disruptionBudget.maxUnavailable, maxUnavailableLimit(members)),
       selector: { matchLabels: selectorLabels(name) },
+      // A member that is not ready serves nobody: evicting it (a crash-looping pod on a node being
+      // drained, or the roll repairing a member it halted on) costs no quorum.
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
     },
   };
 }

@@ -256,6 +256,27 @@ describe("pod template metadata", () => {
     expect(hash({ config: { syncLimit: 2 } })).not.toBe(hash({}));
     expect(hash({ replicas: 5 })).toBe(hash({}));
   });
+
+  test("the cluster's restartedAt annotation is copied to the template, so a new value rolls every member", () => {
+    const cluster = testCluster({});
+    cluster.metadata.annotations = {
+      "zookeeper.ensemble.dev/restartedAt": "2026-06-01T12:00:00Z",
+      other: "y",
+    };
+    const resolved = resolvedFor(cluster);
+    const sts = buildStatefulSet(cluster, resolved, {
+      replicas: 3,
+      configHash: computeConfigHash(renderStaticConfig(resolved)),
+      clusterDomain: "cluster.local",
+    });
+    const annotations = sts.spec?.template.metadata?.annotations ?? {};
+    expect(annotations["zookeeper.ensemble.dev/restartedAt"]).toBe("2026-06-01T12:00:00Z");
+    // Only that one: the cluster's other annotations are not the pods' business.
+    expect(annotations.other).toBeUndefined();
+    expect(
+      build().spec?.template.metadata?.annotations?.["zookeeper.ensemble.dev/restartedAt"],
+    ).toBeUndefined();
+  });
 });
 
 describe("scheduling", () => {

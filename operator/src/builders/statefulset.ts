@@ -26,7 +26,14 @@ import {
 import type { ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { LOGBACK_KEY } from "./configmap.ts";
-import { CONFIG_HASH_ANNOTATION, childLabels, childMetadata, childNames, selectorLabels } from "./labels.ts";
+import {
+  CONFIG_HASH_ANNOTATION,
+  RESTARTED_AT_ANNOTATION,
+  childLabels,
+  childMetadata,
+  childNames,
+  selectorLabels,
+} from "./labels.ts";
 
 /** The official image's user and group (zookeeper, 1000:1000); the sidecar image uses the same ids. */
 export const POD_UID = 1000;
@@ -214,7 +221,12 @@ export function buildStatefulSet(
     { name: VOLUMES.logs, emptyDir: {} },
   ];
 
-  const podAnnotations = { ...spec.pod.annotations, [CONFIG_HASH_ANNOTATION]: input.configHash };
+  const restartedAt = cluster.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+  const podAnnotations = {
+    ...spec.pod.annotations,
+    [CONFIG_HASH_ANNOTATION]: input.configHash,
+    ...(restartedAt ? { [RESTARTED_AT_ANNOTATION]: restartedAt } : {}),
+  };
   const podSpecExtras = {
     ...(spec.imagePullSecrets.length > 0 ? { imagePullSecrets: spec.imagePullSecrets } : {}),
     ...(Object.keys(spec.pod.nodeSelector).length > 0 ? { nodeSelector: spec.pod.nodeSelector } : {}),

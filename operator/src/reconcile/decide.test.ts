@@ -5,7 +5,14 @@ import { decideStep, participants, type DecideContext } from "./decide.ts";
 import { observation, podObservation } from "../../test/fixtures/observed.ts";
 
 const NOW = new Date("2026-06-01T12:00:00.000Z");
-const context: DecideContext = { recordedInitializedAt: null, rejoinRequested: [], now: NOW };
+const context: DecideContext = {
+  recordedInitializedAt: null,
+  rejoinRequested: [],
+  now: NOW,
+  lastRestart: null,
+  rollSlot: "held",
+  memberReadyTimeoutMs: 600_000,
+};
 
 function spec(s: object): ResolvedSpec {
   const cluster: ZooKeeperCluster = {
@@ -63,6 +70,43 @@ describe("decideStep", () => {
     },
   ])("$what", ({ spec: s, observed: o, expected }) => {
     expect(decideStep(spec(s), o, context)).toMatchObject(expected);
+  });
+
+  describe("the roll is part of the step", () => {
+    const outdated = observed({
+      statefulSet: { spec: { replicas: 3 }, status: { updateRevision: "new" } },
+      membersFile: { version: "0", members: participants(3) },
+      adminPassword: "p",
+      pods: [1, 2, 3].map((id) => pod(id, { revision: "old" })),
+      modes: new Map([
+        [1, "leader"],
+        [2, "follower"],
+        [3, "follower"],
+      ]),
+      sync: {
+        zxids: new Map([1, 2, 3].map((id) => [id, "0x100000001"])),
+        syncedFollowers: 2,
+      },
+    });
+
+    test("outdated members in a healthy ensemble → a follower is restarted", () => {
+      expect(decideStep(spec({ replicas: 3 }), outdated, context).roll).toMatchObject({
+        state: "restart",
+        targets: [{ pod: "zk-2", role: "follower" }],
+      });
+    });
+
+    test("paused → no roll: a roll stops between members", () => {
+      const step = decideStep(spec({ replicas: 3, paused: true }), outdated, context);
+      expect(step.type).toBe("Paused");
+      expect(step.roll).toEqual({ state: "current" });
+    });
+
+    test("blocked (the admin Secret lost) → no roll", () => {
+      const step = decideStep(spec({ replicas: 3 }), { ...outdated, adminPassword: null }, context);
+      expect(step.blocked?.reason).toBe("AdminSecretMissing");
+      expect(step.roll).toEqual({ state: "current" });
+    });
   });
 
   test("a replicas change after bootstrap keeps the ensemble and says why", () => {

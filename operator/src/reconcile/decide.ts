@@ -1,11 +1,14 @@
 // decideStep: the one pure decision of a reconcile pass: which membership the children are built
 // for, what the ConfigMap records about the ensemble's life (initialized, members re-added on an
 // empty volume), and what (if anything) the operator refuses. Exactly one step per pass.
-// Today it bootstraps an ensemble and keeps it: a change of spec.replicas is refused visibly.
+// It bootstraps an ensemble, keeps it, and rolls pod-template changes one member at a time
+// (roll.ts); a change of spec.replicas is refused visibly.
 // `members` is what the builders render, `blocked` is what the status reports.
 import type { Member } from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
+import type { LastRestart } from "../api/types.ts";
 import type { Observed } from "./observe.ts";
+import { decideRoll, type Roll, type RollSlot } from "./roll.ts";
 
 export type StepType = "Bootstrap" | "Keep" | "Paused";
 
@@ -30,6 +33,8 @@ export interface Step {
   initializedAt: string | null;
   /** Server ids the ConfigMap lets start on an empty data volume (CONFIGMAP_KEYS.rejoinEmpty). */
   rejoinEmpty: number[];
+  /** The rolling restart: which member to restart now, or why none (roll.ts). */
+  roll: Roll;
 }
 
 /** What decideStep needs besides the spec and the observation. */
@@ -39,6 +44,12 @@ export interface DecideContext {
   /** Ids a person asked to re-add on an empty volume (annotation REJOIN_EMPTY_ANNOTATION). */
   rejoinRequested: number[];
   now: Date;
+  /** status.lastRestart as last written: the member restarted last. */
+  lastRestart: LastRestart | null;
+  /** Whether this cluster may roll now (at most N clusters roll at once). */
+  rollSlot: RollSlot;
+  /** How long a restarted member may take to serve and sync before the roll halts. */
+  memberReadyTimeoutMs: number;
 }
 
 /** A person's override, for after a majority of volumes is lost (docs/operations.md "Lost volumes"). */
@@ -56,18 +67,32 @@ export function decideStep(spec: ResolvedSpec, observed: Observed, context: Deci
   const rejoin = decideRejoinEmpty(observed, members, initializedAt, context.rejoinRequested);
   const adminSecret =
     observed.adminPassword !== null ? "existing" : ensembleExists(observed) ? "missing" : "create";
-  const base = { members, membersVersion, initializedAt, rejoinEmpty: rejoin.allowed, adminSecret } as const;
+  const base = {
+    members,
+    membersVersion,
+    initializedAt,
+    rejoinEmpty: rejoin.allowed,
+    adminSecret,
+    roll: { state: "current" },
+  } as const;
   // Paused: nothing is built, so no members are invented for an ensemble that does not exist.
   if (spec.paused) return { ...base, type: "Paused", members: current?.members ?? [], blocked: null };
   if (current === null) {
     // No ensemble yet: members 1..N as participants, all pods start together (Parallel).
     return { ...base, type: "Bootstrap", blocked: null };
   }
-  return {
-    ...base,
-    type: "Keep",
-    blocked: decideBlocked(spec, members, rejoin.lost, initializedAt, adminSecret),
-  };
+  const blocked = decideBlocked(spec, members, rejoin.lost, initializedAt, adminSecret);
+  // A roll restarts members only when nothing else is wrong: what blocks a pass blocks the roll.
+  const roll =
+    blocked === null
+      ? decideRoll(members, observed, {
+          lastRestart: context.lastRestart,
+          slot: context.rollSlot,
+          now: context.now,
+          memberReadyTimeoutMs: context.memberReadyTimeoutMs,
+        })
+      : base.roll;
+  return { ...base, type: "Keep", blocked, roll };
 }
 
 function decideBlocked(

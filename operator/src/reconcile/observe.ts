@@ -28,7 +28,7 @@ export interface ContainerStatusLike {
   image?: string;
   ready?: boolean;
   restartCount?: number;
-  state?: { terminated?: TerminatedLike; waiting?: { reason?: string } };
+  state?: { terminated?: TerminatedLike; waiting?: { reason?: string; message?: string } };
   lastState?: { terminated?: TerminatedLike };
 }
 
@@ -45,11 +45,19 @@ export interface PodLike extends KubeObject {
 
 export interface StatefulSetLike extends KubeObject {
   spec?: { replicas?: number };
-  status?: { replicas?: number; readyReplicas?: number; updateRevision?: string };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    updateRevision?: string;
+    /** The generation the StatefulSet controller last acted on: until it is metadata.generation, updateRevision is stale. */
+    observedGeneration?: number;
+  };
 }
 
 export interface PodObservation {
   name: string;
+  /** The pod's uid: a pod of the same name with another uid is a new pod. */
+  uid: string;
   /** ZooKeeper server id: ordinal + 1. */
   id: number;
   ready: boolean;
@@ -66,6 +74,11 @@ export interface PodObservation {
    * ensemble (exit code EXIT_CODES.emptyDataRefused), the last time it ran.
    */
   emptyDataRefused: boolean;
+  /**
+   * Why a container of the pod cannot run, as the kubelet says it (an image it cannot pull, a
+   * crash loop, a config it cannot create), null when none is waiting for such a reason.
+   */
+  failure: { container: string; reason: string; message: string } | null;
 }
 
 /** A member's mode as its sidecar reported it (leader/follower/observer), or down when it serves no quorum. */
@@ -105,6 +118,16 @@ export interface Observed {
   readonly ensemble: EnsembleObservation;
   /** Server id → mode, from the sidecars that answered; null when they were not asked. */
   readonly modes: ReadonlyMap<number, MemberMode> | null;
+  /** How far each member has caught up, from the sidecars that answered; null when they were not asked. */
+  readonly sync: SyncObservation | null;
+}
+
+/** What the sidecars say about who is in sync with the leader. */
+export interface SyncObservation {
+  /** Server id → last zxid (0x...), for the members that serve. */
+  readonly zxids: ReadonlyMap<number, string>;
+  /** The leader's count of synced voting followers; null without a leader that answered. */
+  readonly syncedFollowers: number | null;
 }
 
 export interface Caches {
@@ -145,6 +168,7 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
       .sort((a, b) => a.id - b.id),
     ensemble: { source: "none" },
     modes: null,
+    sync: null,
   };
 }
 
@@ -193,6 +217,7 @@ function observePod(pod: PodLike, clusterName: string): PodObservation | null {
   const specImage = pod.spec?.containers?.find((c) => c.name === "zookeeper")?.image;
   return {
     name,
+    uid: pod.metadata?.uid ?? "",
     id: Number(m[1]) + 1,
     ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
     phase: pod.status?.phase ?? "Unknown",
@@ -204,7 +229,33 @@ function observePod(pod: PodLike, clusterName: string): PodObservation | null {
     emptyDataRefused:
       init?.state?.terminated?.exitCode === refused ||
       (init?.state?.waiting !== undefined && init.lastState?.terminated?.exitCode === refused),
+    failure: failureOf(pod),
   };
+}
+
+/**
+ * Waiting reasons that mean a container will not run without a change: the kubelet keeps
+ * retrying, but nothing will come of it (kubelet's image and container manager reasons).
+ */
+const FAILING_REASONS = new Set([
+  "ErrImagePull",
+  "ImagePullBackOff",
+  "ErrImageNeverPull",
+  "InvalidImageName",
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+]);
+
+function failureOf(pod: PodLike): PodObservation["failure"] {
+  const all = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  for (const c of all) {
+    const waiting = c.state?.waiting;
+    if (waiting?.reason && FAILING_REASONS.has(waiting.reason))
+      return { container: c.name, reason: waiting.reason, message: waiting.message ?? "" };
+  }
+  return null;
 }
 
 /** The StatefulSet controller's label for the template revision a pod was created from. */
@@ -246,20 +297,30 @@ export function shrinkPod(obj: KubeObject): PodLike {
         image: c.image,
         ready: c.ready,
         restartCount: c.restartCount,
+        state: shrinkState(c.state),
       })),
-      initContainerStatuses: (pod.status?.initContainerStatuses ?? [])
-        .filter((c) => c.name === INIT_CONTAINER)
-        .map((c) => ({
-          name: c.name,
-          state: c.state?.terminated
-            ? { terminated: { exitCode: c.state.terminated.exitCode } }
-            : c.state?.waiting
-              ? { waiting: { reason: c.state.waiting.reason } }
-              : {},
-          lastState: c.lastState?.terminated
-            ? { terminated: { exitCode: c.lastState.terminated.exitCode } }
-            : {},
-        })),
+      // Every init container: `config`'s exit code says why a server did not start, and the
+      // native sidecar's waiting reason says why it cannot run (observePod failureOf).
+      initContainerStatuses: (pod.status?.initContainerStatuses ?? []).map((c) => ({
+        name: c.name,
+        state: shrinkState(c.state),
+        lastState: c.lastState?.terminated
+          ? { terminated: { exitCode: c.lastState.terminated.exitCode } }
+          : {},
+      })),
     },
   };
+}
+
+/** A container state reduced to the exit code, or the waiting reason and the kubelet's message. */
+function shrinkState(state: ContainerStatusLike["state"]): ContainerStatusLike["state"] {
+  if (state?.terminated) return { terminated: { exitCode: state.terminated.exitCode } };
+  if (state?.waiting)
+    return {
+      waiting: {
+        reason: state.waiting.reason,
+        ...(state.waiting.message ? { message: state.waiting.message } : {}),
+      },
+    };
+  return {};
 }

@@ -6,9 +6,10 @@
 //                                         alone (no sidecar request, no API read), terminal
 //   observed = observe(deps, cluster)     reads only, once: the caches, every member's sidecar
 //                                         /status, the admin password; nothing changes it later
-//   step     = decideStep(spec, observed) pure, one step
+//   step     = decideStep(spec, observed) pure, one step (with the roll: roll.ts)
 //   desired  = buildChildren(...)         pure builders, from the table of child kinds
 //   apply    each child that needs it     server-side apply, one field manager
+//   restart  the member the roll chose    the Eviction API, so PodDisruptionBudgets hold
 //   Events   what changed, what is refused
 //   status   = computeStatus(...)         pure; one status apply, only when it changed
 //
@@ -18,7 +19,13 @@
 import type { Logger } from "pino";
 import type { KubeObject } from "../api/objects.ts";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
-import { API_VERSION, CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../api/types.ts";
+import {
+  API_VERSION,
+  CLUSTER_RESOURCE,
+  KIND,
+  type LastRestart,
+  type ZooKeeperCluster,
+} from "../api/types.ts";
 import { generateAdminPassword } from "../builders/admin-secret.ts";
 import { childNames } from "../builders/labels.ts";
 import { buildChildren, childKindOf } from "../children.ts";
@@ -28,6 +35,7 @@ import type { HandlerResult } from "../runtime/queue.ts";
 import { REJOIN_EMPTY_ANNOTATION, decideStep, type Step } from "./decide.ts";
 import { computeApplyReason, withAppliedHash, type ApplyReason } from "./diff.ts";
 import { childKey, observeCluster, type Caches, type Observed } from "./observe.ts";
+import type { RollOutcome, RollSlots } from "./roll.ts";
 import { readMembers, type StatusReader } from "./sidecars.ts";
 import { computeStatus, sameStatus } from "./status.ts";
 
@@ -50,6 +58,16 @@ export interface ReconcileDeps {
    * any other failure (a lost connection, a lost lease), which is only retried.
    */
   describeRefusal(err: unknown): string | null;
+  /**
+   * Evicts the pod `name` if its uid is still `uid` (policy/v1 Eviction, so PodDisruptionBudgets
+   * hold): "evicted"; "gone" when that pod no longer exists or was replaced; or the API server's
+   * refusal (429: a budget does not allow it now), which the roll waits out.
+   */
+  evictPod(namespace: string, name: string, uid: string): Promise<"evicted" | "gone" | { refused: string }>;
+  /** The limit on clusters rolling at once; unset: no limit. */
+  rollSlots?: RollSlots;
+  /** How long a restarted member may take to serve and sync before the roll halts (default 10 min). */
+  memberReadyTimeoutMs?: number;
   log: Logger;
   clusterDomain: string;
   sidecarImage?: string;
@@ -62,6 +80,13 @@ export interface ReconcileDeps {
 
 /** Default of ReconcileDeps.statusRefreshMs. */
 export const STATUS_REFRESH_MS = 30_000;
+/** Default of ReconcileDeps.memberReadyTimeoutMs. */
+export const MEMBER_READY_TIMEOUT_MS = 10 * 60_000;
+/**
+ * How soon a rolling cluster is looked at again: whether a restarted member has synced shows only
+ * in its sidecar's answers, which no Kubernetes event announces.
+ */
+export const ROLL_REFRESH_MS = 5_000;
 
 /** What one pass did: how it ended for the queue, and what it changed, for logs, metrics and tests. */
 export type PassResult = HandlerResult & {
@@ -77,6 +102,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const [namespace, name] = [key.slice(0, slash), key.slice(slash + 1)];
   const cluster = deps.getCluster(namespace, name);
   if (!cluster || cluster.metadata.deletionTimestamp) {
+    deps.rollSlots?.release(key);
     return { outcome: "success", changed: [], statusWritten: false, step: null };
   }
   const log = deps.log.child({ namespace, name });
@@ -113,11 +139,17 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const spec = resolved.spec;
 
   const observed = await observe(deps, cluster);
+  // From reading the roll slot to taking it, nothing awaits: no other pass can take it between.
   const step = decideStep(spec, observed, {
     recordedInitializedAt: cluster.status?.initializedAt ?? null,
     rejoinRequested: parseIds(cluster.metadata.annotations?.[REJOIN_EMPTY_ANNOTATION]),
     now: now(),
+    lastRestart: cluster.status?.lastRestart ?? null,
+    rollSlot: deps.rollSlots?.state(key) ?? "held",
+    memberReadyTimeoutMs: deps.memberReadyTimeoutMs ?? MEMBER_READY_TIMEOUT_MS,
   });
+  if (step.type === "Paused" || step.roll.state === "current") deps.rollSlots?.release(key);
+  else if (step.roll.state !== "queued") deps.rollSlots?.acquire(key);
   const desired =
     step.type === "Paused"
       ? []
@@ -138,6 +170,11 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
           clusterDomain: deps.clusterDomain,
         });
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
+  // Not in a pass that changed the StatefulSet: the roll was decided against its old template.
+  const rollOutcome =
+    refused === null && !applied.some((a) => a.child.startsWith("StatefulSet/"))
+      ? await restartMembers(deps, log, cluster, step, now())
+      : { restarted: [], evictionRefused: null };
   await recordPassEvents(deps, cluster, spec, step, observed, applied, refused);
 
   const changed = applied.map((a) => a.child);
@@ -148,6 +185,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     invalid: null,
     applyError: refused,
     changed,
+    roll: rollOutcome,
     clusterDomain: deps.clusterDomain,
     now: now(),
   });
@@ -170,10 +208,13 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   if (refused) throw new Error(`${refused.child}: ${refused.message}`);
   // Modes change without any Kubernetes event (a leader election), and a Secret a person
   // recreates by hand carries none of our labels, so no informer sees it: look again soon.
+  const refreshMs = deps.statusRefreshMs ?? STATUS_REFRESH_MS;
   const result: HandlerResult =
-    observed.modes !== null || step.adminSecret === "missing"
-      ? { outcome: "requeue", requeueAfterMs: deps.statusRefreshMs ?? STATUS_REFRESH_MS }
-      : { outcome: "success" };
+    step.roll.state !== "current" && step.roll.state !== "halted"
+      ? { outcome: "requeue", requeueAfterMs: Math.min(refreshMs, ROLL_REFRESH_MS) }
+      : observed.modes !== null || step.adminSecret === "missing"
+        ? { outcome: "requeue", requeueAfterMs: refreshMs }
+        : { outcome: "success" };
   return { ...result, changed, statusWritten, step };
 }
 
@@ -192,7 +233,47 @@ async function observe(deps: ReconcileDeps, cluster: ZooKeeperCluster): Promise<
   ]);
   return reports === null
     ? { ...cached, adminPassword }
-    : { ...cached, adminPassword, modes: reports.modes, ensemble: reports.ensemble };
+    : { ...cached, adminPassword, modes: reports.modes, ensemble: reports.ensemble, sync: reports.sync };
+}
+
+/**
+ * Restarts the members the roll chose, through the Eviction API, each with its pod's uid as the
+ * precondition. Stops at the first eviction the API server refuses (a budget): the roll waits.
+ */
+async function restartMembers(
+  deps: ReconcileDeps,
+  log: Logger,
+  cluster: ZooKeeperCluster,
+  step: Step,
+  at: Date,
+): Promise<RollOutcome> {
+  const outcome: RollOutcome = { restarted: [], evictionRefused: null };
+  if (step.roll.state !== "restart") return outcome;
+  const namespace = cluster.metadata.namespace ?? "";
+  for (const t of step.roll.targets) {
+    const result = await deps.evictPod(namespace, t.pod, t.uid);
+    if (result === "gone") continue;
+    if (result !== "evicted") {
+      log.info({ pod: t.pod, refusal: result.refused }, "eviction refused; the roll waits");
+      outcome.evictionRefused = { pod: t.pod, message: result.refused };
+      break;
+    }
+    const restart: LastRestart = {
+      pod: t.pod,
+      uid: t.uid,
+      revision: step.roll.revision,
+      at: at.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+    outcome.restarted.push(restart);
+    log.info({ pod: t.pod, role: t.role, revision: restart.revision }, "restarted member (evicted)");
+    await deps.recordEvent(cluster, {
+      type: "Normal",
+      reason: "Restarted",
+      action: "Restart",
+      note: `Evicted ${t.pod} (${t.role}) so that it runs the current pod template: ${step.roll.message}`,
+    });
+  }
+  return outcome;
 }
 
 /** `2,3` → [2, 3]; anything that is not a server id is ignored (the annotation is a person's note). */
@@ -287,6 +368,14 @@ async function recordPassEvents(
       reason: "RejoinEmpty",
       action: "Repair",
       note: `${cluster.metadata.name ?? ""}-${id - 1} lost its data volume; re-added empty, it resyncs from the leader`,
+    });
+  }
+  if (step.roll.state === "halted") {
+    await deps.recordEvent(cluster, {
+      type: "Warning",
+      reason: "RollHalted",
+      action: "Restart",
+      note: step.roll.message,
     });
   }
   if (step.blocked) {

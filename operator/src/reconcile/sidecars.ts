@@ -4,7 +4,7 @@
 // the runtime passes in (runtime/sidecar-status.ts: HTTP with a short timeout, so a hung pod
 // costs one timeout, not one per member).
 import type { ServerLine, SidecarStatus } from "../../../sidecar/src/contract.ts";
-import type { EnsembleObservation, MemberMode, PodObservation } from "./observe.ts";
+import type { EnsembleObservation, MemberMode, PodObservation, SyncObservation } from "./observe.ts";
 
 /** What a pod's sidecar answered: its status, or null when it could not be asked or answered garbage. */
 export type StatusReader = (ip: string) => Promise<SidecarStatus | null>;
@@ -28,6 +28,7 @@ export interface MemberReports {
   /** Server id → mode, for the sidecars that answered; the others are unknown, not "down". */
   modes: Map<number, MemberMode>;
   ensemble: EnsembleObservation;
+  sync: SyncObservation;
 }
 
 /** Asks every member pod that has an address and is not being deleted, all at once. */
@@ -42,7 +43,20 @@ export async function readMembers(
   return {
     modes: new Map([...statuses].map(([id, status]) => [id, modeOf(status)])),
     ensemble: committedConfig([...statuses.values()]),
+    sync: syncOf(statuses),
   };
+}
+
+/** Each serving member's zxid and the leader's synced followers, from the sidecars' answers. Pure. */
+export function syncOf(statuses: ReadonlyMap<number, SidecarStatus>): SyncObservation {
+  const zxids = new Map<number, string>();
+  let syncedFollowers: number | null = null;
+  for (const [id, s] of statuses) {
+    if (modeOf(s) === "down") continue;
+    if (s.lastZxid !== null) zxids.set(id, s.lastZxid);
+    if (s.mode === "leader") syncedFollowers = s.syncedFollowers;
+  }
+  return { zxids, syncedFollowers };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { ZooKeeperCluster } from "../api/types.ts";
+import type { ZooKeeperCluster, ZooKeeperClusterStatus } from "../api/types.ts";
 import { participants, type Step } from "./decide.ts";
 import type { Observed, PodObservation } from "./observe.ts";
 import { observation, podObservation } from "../../test/fixtures/observed.ts";
@@ -45,6 +45,7 @@ const keep: Step = {
   adminSecret: "existing",
   initializedAt: null,
   rejoinEmpty: [],
+  roll: { state: "current" },
 };
 const now = new Date("2026-01-01T00:00:00.000Z");
 
@@ -179,10 +180,117 @@ describe("computeStatus", () => {
     });
     expect(s.members?.map((m) => m.upToDate)).toEqual([true, false, false]);
     expect(s.updatedReplicas).toBe(1);
+    // The StatefulSet controller has the new template but the roll has not decided yet.
     expect(s.conditions?.find((c) => c.type === "Progressing")).toMatchObject({
-      status: "False",
-      reason: "RestartPending",
-      message: "2 members run an older pod template and change when restarted: zk-1, zk-2",
+      status: "True",
+      reason: "RollingRestart",
+      message: "2 members run an older pod template and will be restarted: zk-1, zk-2",
+    });
+  });
+
+  describe("a rolling restart", () => {
+    const progress = { updated: 1, total: 3 };
+    const restarted = { pod: "zk-1", uid: "uid-2", revision: "zk-new", at: "2026-01-01T00:00:00Z" };
+    const statusOf = (
+      roll: Step["roll"],
+      pods: PodObservation[],
+      outcome: StatusInput["roll"] = { restarted: [], evictionRefused: null },
+      previous?: ZooKeeperClusterStatus,
+    ) =>
+      computeStatus({
+        cluster: previous ? { ...cluster, status: previous } : cluster,
+        observed: observed(pods),
+        step: { ...keep, roll },
+        invalid: null,
+        changed: [],
+        roll: outcome,
+        clusterDomain: "cluster.local",
+        now,
+      });
+    const cond = (s: ZooKeeperClusterStatus, type: string) => s.conditions?.find((c) => c.type === type);
+
+    test("restarting a member: Progressing=True RollingRestart with the roll's message; lastRestart recorded", () => {
+      const s = statusOf(
+        {
+          state: "restart",
+          targets: [],
+          revision: "zk-new",
+          message: "restarting zk-1 (follower) (1 of 3 members updated)",
+          ...progress,
+        },
+        [pod(1, true), pod(2, true), pod(3, true)],
+        { restarted: [restarted], evictionRefused: null },
+      );
+      expect(cond(s, "Progressing")).toMatchObject({
+        status: "True",
+        reason: "RollingRestart",
+        message: "restarting zk-1 (follower) (1 of 3 members updated)",
+      });
+      expect(s.lastRestart).toEqual(restarted);
+    });
+
+    test("the restarted member down: not Degraded, the roll says why it waits; lastRestart kept", () => {
+      const s = statusOf(
+        {
+          state: "waiting",
+          message: "waiting for zk-1 to rejoin and sync with the leader (2 of 3 members updated)",
+          ...progress,
+        },
+        [pod(1, true), pod(2, false), pod(3, true)],
+        undefined,
+        { lastRestart: restarted, conditions: [] },
+      );
+      expect(cond(s, "Degraded")).toMatchObject({ status: "False", reason: "RollingRestart" });
+      expect(cond(s, "Progressing")).toMatchObject({ status: "True", reason: "RollingRestart" });
+      expect(s.lastRestart).toEqual(restarted);
+    });
+
+    test("another member down during the roll: Degraded MembersNotReady", () => {
+      const s = statusOf(
+        { state: "waiting", message: "waiting", ...progress },
+        [pod(1, false), pod(2, true), pod(3, true)],
+        undefined,
+        { lastRestart: restarted, conditions: [] },
+      );
+      expect(cond(s, "Degraded")).toMatchObject({ status: "True", reason: "MembersNotReady" });
+    });
+
+    test("halted: Progressing=False and Degraded=True RollHalted with the roll's message", () => {
+      const message =
+        "the roll halted: zk-1 did not come back after its restart; container zookeeper: ErrImageNeverPull";
+      const s = statusOf({ state: "halted", pod: "zk-1", message, ...progress }, [
+        pod(1, true),
+        pod(2, false),
+        pod(3, true),
+      ]);
+      expect(cond(s, "Progressing")).toMatchObject({ status: "False", reason: "RollHalted", message });
+      expect(cond(s, "Degraded")).toMatchObject({ status: "True", reason: "RollHalted", message });
+    });
+
+    test("queued behind other clusters: Progressing=True RollQueued", () => {
+      const s = statusOf({ state: "queued", message: "waiting for other clusters' rolls", ...progress }, [
+        pod(1, true),
+        pod(2, true),
+        pod(3, true),
+      ]);
+      expect(cond(s, "Progressing")).toMatchObject({ status: "True", reason: "RollQueued" });
+    });
+
+    test("an eviction the API server refused: the roll says so and tries again", () => {
+      const s = statusOf(
+        { state: "restart", targets: [], revision: "zk-new", message: "restarting zk-1", ...progress },
+        [pod(1, true), pod(2, true), pod(3, true)],
+        {
+          restarted: [],
+          evictionRefused: {
+            pod: "zk-1",
+            message: "Cannot evict pod as it would violate the pod's disruption budget.",
+          },
+        },
+      );
+      expect(cond(s, "Progressing")?.message).toBe(
+        "the API server refused to evict zk-1 (a PodDisruptionBudget?): Cannot evict pod as it would violate the pod's disruption budget.; the roll tries again (1 of 3 members updated)",
+      );
     });
   });
 

@@ -18,6 +18,7 @@ import type {
 } from "../api/types.ts";
 import type { ResolveReason } from "../api/resolve.ts";
 import type { Step } from "./decide.ts";
+import type { RollOutcome } from "./roll.ts";
 import type { Observed } from "./observe.ts";
 import { canonicalJson } from "./diff.ts";
 
@@ -39,9 +40,17 @@ export const CONDITION_REASONS = {
       status: "False",
       when: "every child matches the spec, every member is ready and runs the current pod template",
     },
-    RestartPending: {
+    RollingRestart: {
+      status: "True",
+      when: "members run an older pod template and are restarted one at a time, leader last; the message names the member and the progress",
+    },
+    RollQueued: {
+      status: "True",
+      when: "members run an older pod template, but other clusters are rolling and the operator rolls a limited number at a time",
+    },
+    RollHalted: {
       status: "False",
-      when: "members run an older pod template and change when their pod is restarted (this version does not restart pods)",
+      when: "a restarted member did not come back (the message names the pod and the kubelet's reason); no other member is restarted until the spec changes",
     },
     ApplyFailed: {
       status: "False",
@@ -76,6 +85,14 @@ export const CONDITION_REASONS = {
     },
     AdminSecretMissing: { status: "True", when: "the admin Secret is gone under running servers" },
     VolumesLost: { status: "True", when: "members found empty data volumes and cannot resync safely" },
+    RollHalted: {
+      status: "True",
+      when: "a restarted member did not come back; the roll stopped and keeps the other members serving",
+    },
+    RollingRestart: {
+      status: "False",
+      when: "the only member that is not ready is the one the roll restarted, within its deadline",
+    },
     NotYetAvailable: { status: "False", when: "a new ensemble has not formed a quorum yet" },
     AsExpected: { status: "False", when: "no problem found" },
   },
@@ -103,6 +120,8 @@ export interface StatusInput {
   applyError?: { child: string; message: string } | null;
   /** Children created or changed in this pass, as `Kind/name`. */
   changed: string[];
+  /** What the pass did about the roll (members evicted, an eviction refused). */
+  roll?: RollOutcome;
   clusterDomain: string;
   now: Date;
 }
@@ -134,6 +153,13 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const ready = members.filter((m) => m.ready).length;
   const quorum = quorumSize(total);
   const leader = members.find((m) => m.role === "leader")?.pod;
+  const roll = step?.roll;
+  const lastRestart = input.roll?.restarted.at(-1) ?? cluster.status?.lastRestart;
+  // The members the roll has taken down on purpose: the one restarted last, and this pass's.
+  const restarting = new Set([
+    ...(lastRestart ? [lastRestart.pod] : []),
+    ...(input.roll?.restarted.map((r) => r.pod) ?? []),
+  ]);
   const tags = [...new Set(observed.pods.flatMap((p) => (p.image === null ? [] : [imageVersion(p.image)])))];
 
   const conds: Omit<ClusterCondition, "lastTransitionTime">[] = [];
@@ -168,6 +194,21 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     conds.push(condition("Progressing", "ApplyFailed", `${applyError.child}: ${applyError.message}`));
   } else if (step?.blocked) {
     conds.push(condition("Progressing", step.blocked.reason, step.blocked.message));
+  } else if (roll?.state === "halted") {
+    conds.push(condition("Progressing", "RollHalted", roll.message));
+  } else if (input.roll?.evictionRefused && roll && roll.state !== "current") {
+    const r = input.roll.evictionRefused;
+    conds.push(
+      condition(
+        "Progressing",
+        "RollingRestart",
+        `the API server refused to evict ${r.pod} (a PodDisruptionBudget?): ${r.message}; the roll tries again (${roll.updated} of ${roll.total} members updated)`,
+      ),
+    );
+  } else if (roll?.state === "queued") {
+    conds.push(condition("Progressing", "RollQueued", roll.message));
+  } else if (roll?.state === "restart" || roll?.state === "waiting") {
+    conds.push(condition("Progressing", "RollingRestart", roll.message));
   } else if (ready < total) {
     // The same answer on the pass that creates the children and on the ones after it, so a new
     // cluster costs one status write, not one per pass.
@@ -175,12 +216,13 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   } else if (changed.length > 0) {
     conds.push(condition("Progressing", "Reconciling", `updated ${[...changed].sort().join(", ")}`));
   } else if (outdated.length > 0) {
+    // The StatefulSet controller has not caught up with a new template yet; the roll starts next.
     const members_ = outdated.length === 1 ? "member runs" : "members run";
     conds.push(
       condition(
         "Progressing",
-        "RestartPending",
-        `${outdated.length} ${members_} an older pod template and change when restarted: ${outdated.join(", ")}`,
+        "RollingRestart",
+        `${outdated.length} ${members_} an older pod template and will be restarted: ${outdated.join(", ")}`,
       ),
     );
   } else {
@@ -195,6 +237,17 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     conds.push(condition("Degraded", "ApplyFailed", `${applyError.child}: ${applyError.message}`));
   } else if (step?.blocked?.reason === "AdminSecretMissing" || step?.blocked?.reason === "VolumesLost") {
     conds.push(condition("Degraded", step.blocked.reason, step.blocked.message));
+  } else if (roll?.state === "halted") {
+    conds.push(condition("Degraded", "RollHalted", roll.message));
+  } else if (
+    (roll?.state === "restart" || roll?.state === "waiting") &&
+    ready < total &&
+    members.every((m) => m.ready || restarting.has(m.pod))
+  ) {
+    const down = members.filter((m) => !m.ready).map((m) => m.pod);
+    conds.push(
+      condition("Degraded", "RollingRestart", `${down.join(", ")} restarting in the roll; the others serve`),
+    );
   } else if (total > 0 && ready < total && (ready >= quorum || wasAvailable(cluster))) {
     const down = members.filter((m) => !m.ready).map((m) => m.pod);
     conds.push(condition("Degraded", "MembersNotReady", `not ready: ${down.join(", ")}`));
@@ -223,6 +276,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   if (leader) status.leader = leader;
   const initializedAt = step?.initializedAt ?? cluster.status?.initializedAt;
   if (initializedAt) status.initializedAt = initializedAt;
+  if (lastRestart) status.lastRestart = lastRestart;
   if (observed.ensemble.source === "zookeeper")
     status.ensembleConfigVersion = observed.ensemble.configVersion;
   else if (step && step.membersVersion !== "0") status.ensembleConfigVersion = step.membersVersion;

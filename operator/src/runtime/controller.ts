@@ -17,6 +17,7 @@ import type { EventInput } from "./events.ts";
 import { Informer, stripManagedFields } from "./informer.ts";
 import { KubeError, isNotFound, type KubeClient } from "./kube.ts";
 import { WorkQueue, type Outcome } from "./queue.ts";
+import { RollSlotLimiter } from "./roll-slots.ts";
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -31,6 +32,10 @@ export interface ControllerOptions {
   readSidecarStatus?: StatusReader;
   /** How soon a cluster whose sidecars were asked is looked at again, so a new leader shows up. */
   statusRefreshMs?: number;
+  /** At most this many clusters roll at once (default 1). */
+  maxConcurrentRolls?: number;
+  /** How long a restarted member may take to serve and sync before its roll halts. */
+  memberReadyTimeoutMs?: number;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   onResult?: (outcome: Outcome, seconds: number) => void;
 }
@@ -79,6 +84,7 @@ function shrink<T extends KubeObject>(obj: T): T {
 
 export class Controller {
   readonly queue: WorkQueue;
+  readonly rollSlots: RollSlotLimiter;
   private readonly options: ControllerOptions;
   private readonly log: Logger;
   private readonly clusterInformers: Informer<ZooKeeperCluster & KubeObject>[] = [];
@@ -96,6 +102,7 @@ export class Controller {
   constructor(options: ControllerOptions) {
     this.options = options;
     this.log = options.log;
+    this.rollSlots = new RollSlotLimiter(options.maxConcurrentRolls ?? 1);
     this.reconcileDeps = this.buildReconcileDeps();
     const scopes: (string | undefined)[] = options.namespaces.length > 0 ? options.namespaces : [undefined];
     this.queue = new WorkQueue((key) => reconcileCluster(this.reconcileDeps, key), {
@@ -294,6 +301,30 @@ export class Controller {
       // themselves): a webhook's denial, a quota, an invalid field, or a webhook that is down.
       describeRefusal: (err) =>
         err instanceof KubeError && err.code !== 429 && err.code !== 409 ? err.message : null,
+      evictPod: async (namespace, name, uid) => {
+        try {
+          await options.client.request("POST", `${objectPath(RESOURCES.Pod, namespace, name)}/eviction`, {
+            body: {
+              apiVersion: "policy/v1",
+              kind: "Eviction",
+              metadata: { name, namespace },
+              // Only the pod the roll chose: a replacement with the same name is left alone.
+              deleteOptions: { preconditions: { uid } },
+            },
+          });
+          return "evicted";
+        } catch (err) {
+          // 404: gone; 409: the uid precondition failed (a new pod already stands there).
+          if (isNotFound(err) || (err instanceof KubeError && err.code === 409)) return "gone";
+          // 429: a PodDisruptionBudget does not allow it now; 403/422 and the like are refusals too.
+          if (err instanceof KubeError && err.code >= 400 && err.code < 500) return { refused: err.message };
+          throw err;
+        }
+      },
+      rollSlots: this.rollSlots,
+      ...(options.memberReadyTimeoutMs !== undefined
+        ? { memberReadyTimeoutMs: options.memberReadyTimeoutMs }
+        : {}),
       log: this.log,
       clusterDomain: options.clusterDomain,
       ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),

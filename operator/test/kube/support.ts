@@ -37,6 +37,8 @@ export function testConfig(kubeconfig: string, overrides: Partial<OperatorConfig
     httpPort: 0,
     workers: 2,
     resyncPeriodMs: 0,
+    maxConcurrentRolls: 1,
+    memberReadyTimeoutMs: 10 * 60_000,
     clusterDomain: "cluster.local",
     sidecarImage: null,
     logLevel: "warn",
