@@ -155,7 +155,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     const { items, resourceVersion } = await this.client.list<KubeObject>(path, this.options.labelSelector);
     const seen = new Set<string>();
     for (const raw of items) {
-      const obj = this.transform(raw);
+      // A list's items carry no apiVersion and kind (the list has them); watch events do. Cached
+      // objects must look the same either way, or a child cached from a list never matches the
+      // object the operator applies, and every pass after an operator restart re-applies it.
+      const { apiVersion, kind } = this.options.type;
+      const obj = this.transform({ apiVersion, kind, ...raw });
       const key = keyOf(obj);
       seen.add(key);
       const old = this.cache.get(key);

@@ -372,6 +372,30 @@ describe("a no-op resync", () => {
   });
 });
 
+describe("an operator restarted over existing clusters", () => {
+  test("writes nothing: the children it lists match what it applies", async () => {
+    await createCluster("zk-r", { replicas: 3 });
+    await waitForChildren("zk-r");
+    await waitQuiet(op, 3000);
+    const resources = ["configmaps", "secrets", "services", "statefulsets", "poddisruptionbudgets"];
+    const serverBefore = await apiServerWrites(admin, resources);
+    await op.stop();
+    // A new process: every cache is filled from a list, none from watch events.
+    op = await startInProcess(testConfig(kubeconfig, { namespaces: [namespace] }));
+    const clusterCount = (await admin.list(collectionPath(CLUSTER_RESOURCE, namespace))).items.length;
+    expect(clusterCount).toBeGreaterThanOrEqual(1);
+    await waitFor("every cluster reconciled by the new operator", async () => {
+      const text = await op.metrics.registry.metrics();
+      return metricValue(text, "zk_operator_reconcile_total") >= clusterCount;
+    });
+    await waitQuiet(op);
+    expect(await apiServerWrites(admin, resources)).toEqual(serverBefore);
+    const text = await op.metrics.registry.metrics();
+    for (const verb of ["PUT", "PATCH", "DELETE"])
+      expect(metricValue(text, "zk_operator_kube_requests_total", { verb }), verb).toBe(0);
+  });
+});
+
 describe("an invalid spec the schema cannot catch", () => {
   test("is terminal: the status says why, an Event is recorded, and the operator does not retry", async () => {
     await createCluster("zk-tls", { replicas: 3, tls: { client: { secretName: "zk-tls-client" } } });
