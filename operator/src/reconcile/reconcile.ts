@@ -270,7 +270,7 @@ async function restartMembers(
       type: "Normal",
       reason: "Restarted",
       action: "Restart",
-      note: `Evicted ${t.pod} (${t.role}) so that it runs the current pod template: ${step.roll.message}`,
+      note: `Evicted ${t.pod} (${t.role}) so that it runs pod template revision ${restart.revision}: ${step.roll.message}`,
     });
   }
   return outcome;

@@ -223,6 +223,16 @@ describe("decideRoll", () => {
       message: /together: no member serves/,
     },
     {
+      what: "nothing serves and every member was restarted together → nothing to wait for",
+      observed: ensemble({
+        1: { revision: NEW, mode: "down", pod: { uid: "uid-1b" } },
+        2: { revision: NEW, mode: "down", pod: { uid: "uid-2b" } },
+        3: { revision: NEW, mode: "down", pod: { uid: "uid-3b" } },
+      }),
+      ctx: { lastRestart: restartedAgo("zk-2", "uid-3", 20_000) },
+      expected: "current",
+    },
+    {
       what: "no sidecar answered but pods are ready → wait (the ensemble may serve)",
       observed: { ...ensemble(), modes: new Map() },
       expected: "waiting",

@@ -92,8 +92,12 @@ export function decideRoll(members: readonly Member[], observed: Observed, ctx: 
   };
   const of = `(${progress.updated} of ${progress.total} members updated)`;
 
-  const settling = lastRestartSettling(ctx, revision, pods, view);
-  if (settling?.halted) return { state: "halted", pod: settling.pod, message: settling.message, ...progress };
+  // Nothing serves at all (a new ensemble that never formed, or one whose pods cannot start):
+  // no restart can take anything away, and no restarted member can come back alone.
+  const nothingServes = members.every((m) => !view.serving(m.id) && pods.get(m.id)?.ready !== true);
+  const last = lastRestartSettling(ctx, revision, pods, view);
+  if (last?.halted) return { state: "halted", pod: last.pod, message: last.message, ...progress };
+  const settling = nothingServes ? null : last;
 
   const outdated = members.filter((m) => {
     const p = pods.get(m.id);
@@ -117,9 +121,9 @@ export function decideRoll(members: readonly Member[], observed: Observed, ctx: 
   };
 
   if (view.leader === null) {
-    // Nothing serves at all (a new ensemble that never formed, or one whose pods cannot start):
-    // restarting every outdated member at once loses nothing, and waiting would wait forever.
-    if (members.every((m) => !view.serving(m.id) && pods.get(m.id)?.ready !== true)) {
+    // Nothing serves: restarting every outdated member at once loses nothing, and waiting for
+    // one to come back first would wait forever.
+    if (nothingServes) {
       const targets = outdated.map(restartTarget);
       return {
         state: "restart",
