@@ -94,6 +94,7 @@ export async function startOperator(
     isLeader,
     clusters: () => controller.clusters(),
     informers: () => controller.informerStates(),
+    rollingClusters: () => controller.rollSlots.rolling,
   });
   const server = buildServer({
     logger,

@@ -8,6 +8,8 @@ export interface MetricsSources {
   isLeader: () => boolean;
   clusters: () => ZooKeeperCluster[];
   informers: () => { name: string; synced: boolean; objects: number }[];
+  /** Clusters holding a roll slot now (runtime/roll-slots.ts). */
+  rollingClusters?: () => number;
 }
 
 export interface OperatorMetrics {
@@ -89,6 +91,25 @@ export function createMetrics(): OperatorMetrics {
         const [condition = "", status = ""] = k.split("|");
         this.set({ condition, status }, n);
       }
+    },
+  });
+  new Gauge({
+    name: "zk_operator_rolling_clusters",
+    help: "ZooKeeperClusters rolling their members now (each holds one of --max-concurrent-rolls slots; a halted roll keeps its slot).",
+    registers: [registry],
+    collect() {
+      this.set(sources?.rollingClusters?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: "zk_operator_roll_halted_clusters",
+    help: "ZooKeeperClusters whose rolling restart halted on a member that did not come back (Progressing reason RollHalted).",
+    registers: [registry],
+    collect() {
+      const halted = (sources?.clusters() ?? []).filter((c) =>
+        c.status?.conditions?.some((x) => x.type === "Progressing" && x.reason === "RollHalted"),
+      );
+      this.set(halted.length);
     },
   });
   return {
