@@ -4,231 +4,42 @@
 // serve again in one quorum and for writes to flow, then has the checker read every acknowledged
 // write back from each member: 0 lost, 0 corrupted, always. Each prints its row of
 // docs/reliability.md; the table is printed again at the end.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, onTestFailed, test } from "vitest";
-import { runKubectl } from "../../rig/kube-control-plane.ts";
-import { localZooKeeperCluster, OPERATOR_NAMESPACE, waitForQuorum } from "../../rig/local-cluster.ts";
-import { nodeContainerdAddress } from "../../rig/node/node.ts";
+import { OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
-import { startWriter, type WriterHandle } from "../../rig/writer.ts";
-import type { FaultWindow, Progress, Report } from "../../writer/report.ts";
+import type { FaultWindow, Report } from "../../writer/report.ts";
 import type { Verdict } from "../../writer/verify.ts";
+import { ensembleUnderTraffic, expectNothingLost, fmtS, newLeaderAfter } from "./under-traffic.ts";
 
 const kubeconfig = inject("clusterKubeconfig");
 const images = inject("images");
 const namespace = `faults-${randomBytes(3).toString("hex")}`;
 const name = "zk";
 const MEMBERS = 3;
-const SELECTOR = `app.kubernetes.io/name=zookeeper,app.kubernetes.io/instance=${name}`;
-const kubectl = (args: string[], input?: string): Promise<string> =>
-  runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
 
-// ---------------------------------------------------------------- what the test reads
+// ---------------------------------------------------------------- the ensemble under test
 
-interface PodJson {
-  metadata: { name: string; uid: string; deletionTimestamp?: string };
-  status?: {
-    podIP?: string;
-    phase?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; ready: boolean; restartCount: number; containerID?: string }[];
-  };
-}
-
-interface ZkPod {
-  name: string;
-  uid: string;
-  ready: boolean;
-  restarts: number;
-  /** The zookeeper container's id in containerd (without `containerd://`). */
-  containerId: string | null;
-}
-
-async function podsJson(ns: string, selector?: string): Promise<PodJson[]> {
-  const args = ["-n", ns, "get", "pods", "-o", "json", ...(selector ? ["-l", selector] : [])];
-  return (JSON.parse(await kubectl(args)) as { items: PodJson[] }).items;
-}
-
-async function zkPods(): Promise<Map<string, ZkPod>> {
-  const out = new Map<string, ZkPod>();
-  for (const p of await podsJson(namespace, SELECTOR)) {
-    if (p.metadata.deletionTimestamp !== undefined) continue;
-    const zk = p.status?.containerStatuses?.find((c) => c.name === "zookeeper");
-    out.set(p.metadata.name, {
-      name: p.metadata.name,
-      uid: p.metadata.uid,
-      ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-      restarts: zk?.restartCount ?? 0,
-      containerId: zk?.containerID?.replace(/^containerd:\/\//, "") ?? null,
-    });
-  }
-  return out;
-}
-
-const podOf = (member: number): string => `${name}-${member - 1}`;
-
-/** The operator pods that are not being deleted, with their addresses. */
-async function operatorPods(): Promise<{ name: string; uid: string; ip: string | null; ready: boolean }[]> {
-  return (await podsJson(OPERATOR_NAMESPACE))
-    .filter((p) => p.metadata.deletionTimestamp === undefined)
-    .map((p) => ({
-      name: p.metadata.name,
-      uid: p.metadata.uid,
-      ip: p.status?.podIP ?? null,
-      ready: p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
-    }));
-}
-
-/**
- * Signals the JVM of a ZooKeeper container from the host, through the node's containerd: the JVM
- * is the container's PID 1 (zkServer.sh execs java), and a PID 1 takes no SIGKILL or SIGSTOP sent
- * from inside its own PID namespace, so `kubectl exec … kill` cannot do it.
- */
-async function signalZooKeeper(pod: ZkPod, signal: "SIGKILL" | "SIGSTOP" | "SIGCONT"): Promise<void> {
-  const address = nodeContainerdAddress();
-  if (address === null) throw new Error("the rig's node has no containerd socket");
-  if (pod.containerId === null) throw new Error(`${pod.name} has no zookeeper container id`);
-  await promisify(execFile)(
-    "ctr",
-    ["--address", address, "--namespace", "k8s.io", "tasks", "kill", "--signal", signal, pod.containerId],
-    { timeout: 30_000 },
-  );
-}
-
-/** `key=value` settings of the zoo.cfg ZooKeeper runs with, read from the container itself. */
-async function zooCfg(pod: string): Promise<Map<string, string>> {
-  const text = await kubectl(["-n", namespace, "exec", pod, "-c", "zookeeper", "--", "cat", "/conf/zoo.cfg"]);
-  return new Map(
-    text
-      .split("\n")
-      .map((l) => /^([^#=\s]+)=(.*)$/.exec(l.trim()))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1] ?? "", m[2] ?? ""]),
-  );
-}
-
-// ---------------------------------------------------------------- what the operator says
+const rig = ensembleUnderTraffic({ kubeconfig, namespace, name, members: MEMBERS, images });
+const {
+  selector: SELECTOR,
+  kubectl,
+  zkPods,
+  podOf,
+  operatorPods,
+  signalZooKeeper,
+  zooCfg,
+  clusterJson,
+  clusterEvents,
+  zookeeperStarted,
+  steady,
+  waitForFullQuorum,
+  waitForWritesAfter,
+} = rig;
+let syncTimeoutMs = 0;
 
 /** A person's override after a majority of volumes is lost (docs/operations.md, "Lost volumes"). */
 const REJOIN_ANNOTATION = "zookeeper.ensemble.dev/rejoin-empty";
-
-interface ConditionJson {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
-
-async function clusterJson(): Promise<{ status?: { conditions?: ConditionJson[] } }> {
-  return JSON.parse(await kubectl(["-n", namespace, "get", "zookeepercluster", name, "-o", "json"])) as {
-    status?: { conditions?: ConditionJson[] };
-  };
-}
-
-/** The Events about the cluster (events.k8s.io, as the operator records them). */
-async function clusterEvents(): Promise<{ type: string; reason: string; note: string }[]> {
-  const list = JSON.parse(
-    await kubectl([
-      "-n",
-      namespace,
-      "get",
-      "events.events.k8s.io",
-      "--field-selector",
-      `regarding.name=${name}`,
-      "-o",
-      "json",
-    ]),
-  ) as { items: { type: string; reason: string; note?: string }[] };
-  return list.items.map((e) => ({ type: e.type, reason: e.reason, note: e.note ?? "" }));
-}
-
-/** Whether the pod's zookeeper container has ever started (it runs, or ran and ended). */
-async function zookeeperStarted(pod: string): Promise<boolean> {
-  const p = JSON.parse(await kubectl(["-n", namespace, "get", "pod", pod, "-o", "json"])) as {
-    status?: {
-      containerStatuses?: {
-        name: string;
-        state?: Record<string, unknown>;
-        lastState?: Record<string, unknown>;
-      }[];
-    };
-  };
-  const zk = p.status?.containerStatuses?.find((c) => c.name === "zookeeper");
-  return (
-    zk?.state?.running !== undefined ||
-    zk?.state?.terminated !== undefined ||
-    zk?.lastState?.terminated !== undefined
-  );
-}
-
-// ---------------------------------------------------------------- the ensemble as the writer sees it
-
-/** Every member serving in one quorum, as their sidecars answered after `after`. */
-function fullQuorum(p: Progress, after: number): { leader: number; at: number } | null {
-  const fresh = p.members.filter((m) => m.at > after && m.serving);
-  const leaders = fresh.filter((m) => m.mode === "leader");
-  if (fresh.length !== MEMBERS || leaders.length !== 1 || leaders[0] === undefined) return null;
-  return { leader: leaders[0].id, at: Math.max(...fresh.map((m) => m.at)) };
-}
-
-let writer: WriterHandle;
-let syncTimeoutMs = 0;
-
-interface Steady {
-  progress: Progress;
-  leader: number;
-  pods: Map<string, ZkPod>;
-  configVersion: string | null;
-}
-
-/** Waits until all pods are Ready, every member serves in one quorum, and writes flow. */
-async function steady(): Promise<Steady> {
-  return waitFor(
-    "the ensemble steady: every pod Ready, every member serving, writes flowing",
-    async () => {
-      const pods = await zkPods();
-      if (pods.size !== MEMBERS || [...pods.values()].some((p) => !p.ready)) return false;
-      const progress = await writer.progress();
-      const q = fullQuorum(progress, progress.now - 2_000);
-      const flowing = progress.lastAckAt !== null && progress.now - progress.lastAckAt < 1_000;
-      if (q === null || !flowing) return false;
-      const versions = new Set(progress.members.map((m) => m.configVersion));
-      return {
-        progress,
-        leader: q.leader,
-        pods,
-        configVersion: versions.size === 1 ? ([...versions][0] ?? null) : null,
-      };
-    },
-    { timeoutMs: 180_000, intervalMs: 500 },
-  );
-}
-
-async function waitForFullQuorum(after: number, timeoutMs: number): Promise<{ leader: number; at: number }> {
-  return waitFor(
-    "every member serving in one quorum",
-    async () => fullQuorum(await writer.progress(), after) ?? false,
-    { timeoutMs, intervalMs: 250 },
-  );
-}
-
-/** Waits for a second's worth of writes acknowledged after `t`. */
-async function waitForWritesAfter(t: number): Promise<void> {
-  let base: number | null = null;
-  await waitFor(
-    "writes to flow again",
-    async () => {
-      const p = await writer.progress();
-      if (p.lastAckAt === null || p.lastAckAt <= t) return false;
-      base ??= p.acknowledged;
-      return p.acknowledged >= base + 50;
-    },
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
-}
 
 // ---------------------------------------------------------------- one scenario
 
@@ -244,7 +55,6 @@ interface Row {
 }
 
 const rows: Row[] = [];
-const fmtS = (ms: number | null, none = "–"): string => (ms === null ? none : `${(ms / 1000).toFixed(1)} s`);
 
 function rowLine(r: Row): string {
   return (
@@ -266,71 +76,20 @@ function record(row: Row): void {
   );
 }
 
-/**
- * Runs one fault under the writer: steady → open the window → `inject` → `effect` (resolves once
- * the fault has visibly happened) → every member serving again → writes flowing → close the
- * window → read back every acknowledged write from each member.
- */
-async function runFault(
-  label: string,
-  steps: {
-    inject(before: Steady): Promise<void>;
-    effect(before: Steady, injectedAt: number): Promise<void>;
-    quorumTimeoutMs: number;
-  },
-): Promise<{
-  before: Steady;
-  injectedAt: number;
-  quorum: { leader: number; at: number };
-  window: FaultWindow;
-  verdict: Verdict;
-}> {
-  const before = await steady();
-  const mark = await writer.markFault(label);
-  const injectedAt = Date.now();
-  await steps.inject(before);
-  await steps.effect(before, injectedAt);
-  const effectSeen = Date.now();
-  const quorum = await waitForFullQuorum(effectSeen, steps.quorumTimeoutMs - (effectSeen - injectedAt));
-  await waitForWritesAfter(quorum.at);
-  const window = await mark.end();
-  const verdict = await writer.verify();
-  return { before, injectedAt, quorum, window, verdict };
-}
-
-function expectNothingLost(verdict: Verdict): void {
-  expect(verdict.unreadable, JSON.stringify(verdict.members.map((m) => [m.member, m.error]))).toBe(0);
-  expect(verdict.lost).toBe(0);
-  expect(verdict.corrupted).toBe(0);
-  expect(verdict.members.flatMap((m) => m.foreign)).toEqual([]);
-}
-
-/** The first epoch seen in the window that a member other than `old` led, as ms after `t`. */
-function newLeaderAfter(window: FaultWindow, old: number, t: number): number | null {
-  const e = window.elections.find((x) => x.leader !== null && x.leader !== old);
-  return e?.leaderSeenAt != null ? e.leaderSeenAt - t : null;
-}
+const runFault = rig.disrupt;
 
 // ---------------------------------------------------------------- the suite
 
 beforeAll(async () => {
-  await kubectl(["create", "namespace", namespace]);
-  await kubectl(
-    ["apply", "-f", "-"],
-    JSON.stringify(
-      localZooKeeperCluster({ name, namespace, replicas: MEMBERS, reclaimPolicy: "Delete", images }),
-    ),
-  );
-  await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
+  await rig.start();
   const cfg = await zooCfg(podOf(1));
   const tickTime = Number(cfg.get("tickTime"));
   const syncLimit = Number(cfg.get("syncLimit"));
   if (!(tickTime > 0 && syncLimit > 0))
     throw new Error(`zoo.cfg without tickTime/syncLimit: ${JSON.stringify([...cfg])}`);
   syncTimeoutMs = tickTime * syncLimit;
-  writer = await startWriter(kubeconfig, namespace, name, { image: images.sidecar.ref });
   process.stderr.write(
-    `[faults] ${namespace}/${name}: writer ${writer.pod} writing 50/s; tickTime ${tickTime} ms × syncLimit ${syncLimit}\n`,
+    `[faults] ${namespace}/${name}: writer ${rig.writer().pod} writing 50/s; tickTime ${tickTime} ms × syncLimit ${syncLimit}\n`,
   );
 });
 
@@ -344,17 +103,16 @@ afterAll(async () => {
         "\n",
     );
   }
-  await (writer as WriterHandle | undefined)?.remove().catch(() => undefined);
-  await kubectl(["delete", "namespace", namespace, "--wait=false"]).catch(() => "");
+  await rig.remove();
 });
 
 describe("a 3-member ensemble under a steady writer, one fault after another", () => {
   const dumpOnFailure = (): void => {
     onTestFailed(async () => {
       process.stderr.write(
-        `[faults] writer progress: ${JSON.stringify(await writer.progress().catch(String))}\n`,
+        `[faults] writer progress: ${JSON.stringify(await rig.writer().progress().catch(String))}\n`,
       );
-      process.stderr.write(`[faults] writer log:\n${await writer.logs()}\n`);
+      process.stderr.write(`[faults] writer log:\n${await rig.writer().logs()}\n`);
     });
   };
 
@@ -531,7 +289,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
           const elected = await waitFor(
             "a new leader while the old one is frozen",
             async () => {
-              const p = await writer.progress();
+              const p = await rig.writer().progress();
               const e = p.epoch;
               return e !== null &&
                 e.epoch > (before.progress.epoch?.epoch ?? 0) &&
@@ -557,7 +315,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
         await waitFor(
           `member ${before.leader} serving again as a follower`,
           async () => {
-            const m = (await writer.progress()).members.find((x) => x.id === before.leader);
+            const m = (await rig.writer().progress()).members.find((x) => x.id === before.leader);
             return m !== undefined && m.at > thawedAt && m.mode === "follower";
           },
           { timeoutMs: 120_000, intervalMs: 250 },
@@ -669,7 +427,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
     // is a property of ZooKeeper here, not of luck. The other two lose their volumes.
     const survivor = before.leader;
     const lost = [1, 2, 3].filter((id) => id !== survivor);
-    const mark = await writer.markFault("majority-volumes-lost");
+    const mark = await rig.writer().markFault("majority-volumes-lost");
     const injectedAt = Date.now();
     for (const id of lost)
       await kubectl(["-n", namespace, "delete", "pvc", `data-${podOf(id)}`, "--wait=false"]);
@@ -693,7 +451,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
       true,
     );
     // No empty ensemble formed: nobody serves, and the empty members' ZooKeeper never started.
-    const p = await writer.progress();
+    const p = await rig.writer().progress();
     expect(p.members.filter((m) => m.at > refusedSeenAt && m.serving)).toEqual([]);
     for (const id of lost) expect(await zookeeperStarted(podOf(id))).toBe(false);
 
@@ -710,7 +468,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
     await waitForWritesAfter(quorum.at);
     await kubectl(["-n", namespace, "annotate", "zookeepercluster", name, `${REJOIN_ANNOTATION}-`]);
     const window = await mark.end();
-    const verdict = await writer.verify();
+    const verdict = await rig.writer().verify();
     record({
       scenario: "a majority of volumes lost while the survivor is down, then re-added as documented",
       quorumMs: quorum.at - injectedAt,
@@ -726,7 +484,7 @@ describe("a 3-member ensemble under a steady writer, one fault after another", (
   test("the whole run: every acknowledged write read back intact from every member", async () => {
     dumpOnFailure();
     await steady();
-    const report: Report = await writer.stop();
+    const report: Report = await rig.writer().stop();
     process.stderr.write(
       `[faults] whole run: ${report.acknowledged} acknowledged of ${report.issued} issued, ` +
         `${report.failed.count} failed ${JSON.stringify(report.failed.byError)}, ${report.unsettled} unsettled, ` +

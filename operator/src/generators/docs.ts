@@ -119,7 +119,7 @@ export function renderApiDocs(): string {
     `2. The typed fields of \`spec.config\` set ${TYPED_CONFIG_KEYS.map((k) => `\`${k}\``).join(", ")}, with the defaults above; \`spec.config.additional\` may not repeat them.`,
     "3. `spec.config.additional` sets any other key, verbatim, one line each.",
     "",
-    "A change of 2 or 3 changes the `zookeeper.ensemble.dev/config-hash` annotation of the pod template, so every server's pod must restart to pick it up. The StatefulSet uses `OnDelete`, so that the operator, not the StatefulSet controller, decides when each one restarts; this operator version does not restart pods yet, so a running server picks the change up only when its pod is deleted (one at a time, followers first, the leader last). A membership change never changes the pod template.",
+    "A change of 2 or 3 changes the `zookeeper.ensemble.dev/config-hash` annotation of the pod template, so every server's pod must restart to pick it up. The StatefulSet uses `OnDelete`, so that the operator, not the StatefulSet controller, decides when each one restarts; it rolls them one at a time, members that are down first, then followers, the leader last, each only when every other member serves and is in sync ([operations.md](operations.md#rolling-restarts)). A membership change never changes the pod template.",
     "",
     "## Status",
     "",
