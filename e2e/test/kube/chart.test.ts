@@ -228,6 +228,8 @@ describe("helm lint and helm template", () => {
       ZK_OPERATOR_HTTP_PORT: "8080",
       ZK_OPERATOR_LOG_LEVEL: "info",
       ZK_CLUSTER_DOMAIN: "cluster.local",
+      ZK_OPERATOR_MAX_CONCURRENT_ROLLS: "1",
+      ZK_OPERATOR_MEMBER_READY_TIMEOUT: "10m",
     });
     // The rules are operator/src/rbac.ts's, rendered by npm run generate.
     expect(r.one("ClusterRole").rules).toEqual(buildOperatorRules());
