@@ -16,6 +16,14 @@ const JAVA = "/usr/bin/java";
 const ZOO_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 const CLI_MAIN = "org.apache.zookeeper.ZooKeeperMain";
 
+/** The dynamic config a server added to a running ensemble first starts with. */
+export interface JoinConfig {
+  /** The committed config's version (hex, as after `version=`) that `servers` extends. */
+  version: string;
+  /** Its `server.N=` lines: the committed members and the joiner itself (ZkEnsemble.serverLine). */
+  servers: string[];
+}
+
 export interface ZkEnsembleOptions {
   /** Number of servers (ids 1..size). */
   size: number;
@@ -63,11 +71,14 @@ export class ZkServer {
   readonly dataDir: string;
   readonly confDir: string;
   process: RigProcess | null = null;
+  /** The config a server added later first starts with (see ZkEnsemble.addServer); null: the bootstrap one. */
+  readonly join: JoinConfig | null;
   private readonly ensemble: ZkEnsemble;
 
-  constructor(ensemble: ZkEnsemble, id: number) {
+  constructor(ensemble: ZkEnsemble, id: number, join: JoinConfig | null = null) {
     this.ensemble = ensemble;
     this.id = id;
+    this.join = join;
     this.ip = ensemble.block.ip(id);
     this.dnsName = ensemble.dnsName(id);
     this.dataDir = ensemble.block.path(`server-${id}`, "data");
@@ -143,18 +154,24 @@ export class ZkServer {
     return /^Mode: (\w+)/m.exec(srvr)?.[1] ?? null;
   }
 
-  /** The rig's own zoo.cfg: every member a participant, addressed by its stable DNS name. */
+  /**
+   * The rig's own zoo.cfg: every bootstrap member a participant, addressed by its stable DNS name;
+   * a server added later starts with its join config instead.
+   */
   private renderDefaultConfig(): void {
     const o = this.ensemble.options;
     writeFileSync(join(this.dataDir, "myid"), `${this.id}\n`);
-    const dynamic = join(this.dataDir, "zoo.cfg.dynamic");
     if (!existsSync(this.zooCfgPath)) {
-      const members = this.ensemble.servers.filter((s) => s.id <= o.size);
-      writeFileSync(
-        dynamic,
-        members.map((s) => `server.${s.id}=${s.dnsName}:2888:3888:participant;${s.dnsName}:2181`).join("\n") +
-          "\n",
+      const ens = this.ensemble;
+      // Named like the files ZooKeeper writes itself (zoo.cfg.dynamic.<version>), from which it
+      // takes the config's version.
+      const dynamic = join(
+        this.dataDir,
+        this.join ? `zoo.cfg.dynamic.${this.join.version}` : "zoo.cfg.dynamic",
       );
+      const lines =
+        this.join?.servers ?? ens.servers.filter((s) => s.id <= o.size).map((s) => ens.serverLine(s.id));
+      writeFileSync(dynamic, lines.join("\n") + "\n");
       writeFileSync(
         this.zooCfgPath,
         [
@@ -202,9 +219,19 @@ export class ZkEnsemble {
     return s;
   }
 
-  /** A new slot (id size+1, ...) with its DNS name; not started. */
-  addServer(): ZkServer {
-    const s = new ZkServer(this, this.servers.length + 1);
+  /** `server.ID=NAME:2888:3888:ROLE;NAME:2181`, the rig's line for server `id` by its stable DNS name. */
+  serverLine(id: number, role: "participant" | "observer" = "participant"): string {
+    const host = this.dnsName(id);
+    return `server.${id}=${host}:2888:3888:${role};${host}:2181`;
+  }
+
+  /**
+   * A new slot (id size+1, ...) with its DNS name; not started. Without `join` it starts with the
+   * bootstrap members; a server that joins a running ensemble needs `join`: the committed config
+   * plus itself (never more than one joiner as participant at a time).
+   */
+  addServer(join?: JoinConfig): ZkServer {
+    const s = new ZkServer(this, this.servers.length + 1, join ?? null);
     this.servers.push(s);
     this.writeHostsFile();
     return s;
