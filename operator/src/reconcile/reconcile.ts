@@ -66,6 +66,13 @@ export interface ReconcileDeps {
   evictPod(namespace: string, name: string, uid: string): Promise<"evicted" | "gone" | { refused: string }>;
   /** The limit on clusters rolling at once; unset: no limit. */
   rollSlots?: RollSlots;
+  /**
+   * The member each cluster restarted last, by `namespace/name`, as this process recorded it.
+   * status.lastRestart is its durable copy, but the cluster in the cache may not show the status
+   * written a moment ago: a pass that took it from there would forget the restart and, with its
+   * status write, erase it. A new process starts empty and reads the status from a fresh list.
+   */
+  restartLog?: Map<string, LastRestart>;
   /** How long a restarted member may take to serve and sync before the roll halts (default 10 min). */
   memberReadyTimeoutMs?: number;
   log: Logger;
@@ -103,6 +110,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const cluster = deps.getCluster(namespace, name);
   if (!cluster || cluster.metadata.deletionTimestamp) {
     deps.rollSlots?.release(key);
+    deps.restartLog?.delete(key);
     return { outcome: "success", changed: [], statusWritten: false, step: null };
   }
   const log = deps.log.child({ namespace, name });
@@ -139,12 +147,13 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const spec = resolved.spec;
 
   const observed = await observe(deps, cluster);
+  const lastRestart = deps.restartLog?.get(key) ?? cluster.status?.lastRestart ?? null;
   // From reading the roll slot to taking it, nothing awaits: no other pass can take it between.
   const step = decideStep(spec, observed, {
     recordedInitializedAt: cluster.status?.initializedAt ?? null,
     rejoinRequested: parseIds(cluster.metadata.annotations?.[REJOIN_EMPTY_ANNOTATION]),
     now: now(),
-    lastRestart: cluster.status?.lastRestart ?? null,
+    lastRestart,
     rollSlot: deps.rollSlots?.state(key) ?? "held",
     memberReadyTimeoutMs: deps.memberReadyTimeoutMs ?? MEMBER_READY_TIMEOUT_MS,
   });
@@ -175,6 +184,8 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     refused === null && !applied.some((a) => a.child.startsWith("StatefulSet/"))
       ? await restartMembers(deps, log, cluster, step, now())
       : { restarted: [], evictionRefused: null };
+  const restarted = rollOutcome.restarted.at(-1);
+  if (restarted) deps.restartLog?.set(key, restarted);
   await recordPassEvents(deps, cluster, spec, step, observed, applied, refused);
 
   const changed = applied.map((a) => a.child);
@@ -186,6 +197,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     applyError: refused,
     changed,
     roll: rollOutcome,
+    lastRestart: restarted ?? lastRestart,
     clusterDomain: deps.clusterDomain,
     now: now(),
   });

@@ -195,10 +195,11 @@ describe("computeStatus", () => {
       roll: Step["roll"],
       pods: PodObservation[],
       outcome: StatusInput["roll"] = { restarted: [], evictionRefused: null },
-      previous?: ZooKeeperClusterStatus,
+      lastRestart: StatusInput["lastRestart"] = outcome.restarted.at(-1) ?? null,
     ) =>
       computeStatus({
-        cluster: previous ? { ...cluster, status: previous } : cluster,
+        cluster,
+        lastRestart,
         observed: observed(pods),
         step: { ...keep, roll },
         invalid: null,
@@ -238,7 +239,7 @@ describe("computeStatus", () => {
         },
         [pod(1, true), pod(2, false), pod(3, true)],
         undefined,
-        { lastRestart: restarted, conditions: [] },
+        restarted,
       );
       expect(cond(s, "Degraded")).toMatchObject({ status: "False", reason: "RollingRestart" });
       expect(cond(s, "Progressing")).toMatchObject({ status: "True", reason: "RollingRestart" });
@@ -250,7 +251,7 @@ describe("computeStatus", () => {
         { state: "waiting", message: "waiting", ...progress },
         [pod(1, false), pod(2, true), pod(3, true)],
         undefined,
-        { lastRestart: restarted, conditions: [] },
+        restarted,
       );
       expect(cond(s, "Degraded")).toMatchObject({ status: "True", reason: "MembersNotReady" });
     });

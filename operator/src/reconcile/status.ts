@@ -9,6 +9,7 @@
 // produces an identical status and no write.
 import { clientConnectionString } from "../builders/client-service.ts";
 import type {
+  LastRestart,
   ClusterCondition,
   ConditionStatus,
   ConditionType,
@@ -122,6 +123,8 @@ export interface StatusInput {
   changed: string[];
   /** What the pass did about the roll (members evicted, an eviction refused). */
   roll?: RollOutcome;
+  /** The member restarted last (this pass's, else the one recorded before), shown as status.lastRestart. */
+  lastRestart?: LastRestart | null;
   clusterDomain: string;
   now: Date;
 }
@@ -154,7 +157,7 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const quorum = quorumSize(total);
   const leader = members.find((m) => m.role === "leader")?.pod;
   const roll = step?.roll;
-  const lastRestart = input.roll?.restarted.at(-1) ?? cluster.status?.lastRestart;
+  const lastRestart = input.lastRestart ?? null;
   // The members the roll has taken down on purpose: the one restarted last, and this pass's.
   const restarting = new Set([
     ...(lastRestart ? [lastRestart.pod] : []),

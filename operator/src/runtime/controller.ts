@@ -322,6 +322,7 @@ export class Controller {
         }
       },
       rollSlots: this.rollSlots,
+      restartLog: new Map(),
       ...(options.memberReadyTimeoutMs !== undefined
         ? { memberReadyTimeoutMs: options.memberReadyTimeoutMs }
         : {}),

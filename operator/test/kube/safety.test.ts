@@ -250,11 +250,15 @@ describe("members on an older pod template", () => {
     // A template change: the StatefulSet gets a new revision, the pods (OnDelete) keep theirs until
     // the roll evicts them. No pod here ever serves, so nothing can be lost: all go together.
     await patchCluster("zk-rev", { spec: { pod: { annotations: { "example.com/rev": "2" } } } });
+    let last: unknown = null;
     const rolled = await waitFor("every member evicted and back on the new template", async () => {
       const s = (await cluster("zk-rev"))?.status;
       const now = await uids();
+      last = { status: s, pods: [...now] };
       const replaced = [...before].every(([name, uid]) => now.has(name) && now.get(name) !== uid);
       return replaced && s?.updatedReplicas === 3 && s.lastRestart ? s : undefined;
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}; last seen: ${JSON.stringify(last)}`);
     });
     expect(rolled.members?.every((m) => m.upToDate === true)).toBe(true);
     expect(rolled.lastRestart?.pod).toMatch(/^zk-rev-[0-2]$/);
