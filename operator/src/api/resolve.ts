@@ -15,6 +15,7 @@ import {
   RESERVED_PORTS,
   TYPED_CONFIG_KEYS,
 } from "./defaults.ts";
+import { jvmOptionProblem } from "./jvm-options.ts";
 import { parseHeapMiB, parseQuantity } from "./quantity.ts";
 import type {
   AntiAffinity,
@@ -153,10 +154,8 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
   const resources = withDefaultRequests(userResources, heapMiB);
   const jvmOptions = s.jvm?.options ?? [];
   for (const o of jvmOptions) {
-    if (/^-Xm[sx]/.test(o))
-      invalid(`spec.jvm.options: set the heap with spec.jvm.heap, not ${JSON.stringify(o)}`);
-    if (o.includes("superDigest"))
-      invalid("spec.jvm.options may not set the super digest: the operator owns it");
+    const problem = jvmOptionProblem(o);
+    if (problem !== null) invalid(`spec.jvm.options: ${JSON.stringify(o)}: ${problem}`);
   }
 
   const c = s.config ?? {};

@@ -10,6 +10,7 @@ import {
   TYPED_CONFIG_KEYS,
 } from "./defaults.ts";
 import { HEAP_PATTERN } from "./quantity.ts";
+import { JVM_HEAP_OPTION, JVM_OPTION_TOKEN, JVM_OWNED_PROPERTY } from "./jvm-options.ts";
 
 export interface ValidationRule {
   rule: string;
@@ -203,18 +204,24 @@ export const specSchema: JSONSchema = obj(
         },
       ),
       options: arr(
-        "Extra JVM options appended to SERVER_JVMFLAGS (not -Xmx/-Xms: use heap; not the super digest: the operator owns it).",
+        "Extra JVM options appended to SERVER_JVMFLAGS, one token each (no spaces). Not the heap (use heap) and not ZooKeeper's authentication and ACL properties (the operator owns them).",
         str("One JVM option, e.g. `-XX:+UseG1GC`.", { maxLength: 1024 }),
         {
           maxItems: 32,
           "x-kubernetes-validations": [
             {
-              rule: "self.all(o, !o.startsWith('-Xmx') && !o.startsWith('-Xms'))",
-              message: "set the heap with jvm.heap, not -Xmx/-Xms",
+              rule: `self.all(o, o.matches(r'${JVM_OPTION_TOKEN}'))`,
+              message:
+                "each JVM option must be one token starting with '-', without spaces, line breaks or control characters",
             },
             {
-              rule: "self.all(o, !o.contains('superDigest'))",
-              message: "the super digest is owned by the operator",
+              rule: `self.all(o, !o.matches(r'${JVM_HEAP_OPTION}'))`,
+              message: "set the heap with jvm.heap, not -Xmx/-Xms or -XX heap and RAM options",
+            },
+            {
+              rule: `self.all(o, !o.matches(r'${JVM_OWNED_PROPERTY}') && !o.contains('superDigest'))`,
+              message:
+                "authentication and ACL properties (skipACL, superUser, auth providers, the super digest) are owned by the operator",
             },
           ],
         },
@@ -283,6 +290,16 @@ export const specSchema: JSONSchema = obj(
             {
               rule: "self.all(k, !self[k].contains('\\n') && !self[k].contains('\\r'))",
               message: "values may not contain line breaks",
+            },
+            {
+              // A tab is allowed (Java properties take it as a space); other control characters are not.
+              rule: "self.all(k, !self[k].matches(r'[\\x00-\\x08\\x0b-\\x1f\\x7f]'))",
+              message: "values may not contain control characters",
+            },
+            {
+              // Java properties join the next line of zoo.cfg into a value ending in a backslash.
+              rule: "self.all(k, !self[k].endsWith('\\\\'))",
+              message: "values may not end in a backslash (zoo.cfg would join the next line into it)",
             },
           ],
         },

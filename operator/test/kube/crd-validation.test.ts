@@ -90,6 +90,52 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "set the heap with jvm.heap, not -Xmx/-Xms",
   },
   {
+    what: "a heap behind jvm.heap's back (-XX:MaxRAMPercentage)",
+    spec: { jvm: { options: ["-XX:MaxRAMPercentage=90"] } },
+    message: "set the heap with jvm.heap, not -Xmx/-Xms or -XX heap and RAM options",
+  },
+  {
+    what: "-XX:MaxHeapSize in jvm.options",
+    spec: { jvm: { options: ["-XX:MaxHeapSize=8g"] } },
+    message: "set the heap with jvm.heap",
+  },
+  {
+    what: "an ACL bypass (-Dzookeeper.skipACL) in jvm.options",
+    spec: { jvm: { options: ["-Dzookeeper.skipACL=yes"] } },
+    message:
+      "authentication and ACL properties (skipACL, superUser, auth providers, the super digest) are owned by the operator",
+  },
+  {
+    what: "an auth provider in jvm.options",
+    spec: { jvm: { options: ["-Dzookeeper.authProvider.1=com.example.Open"] } },
+    message: "are owned by the operator",
+  },
+  {
+    what: "a line break inside a JVM option",
+    spec: { jvm: { options: ["-XX:+UseG1GC\n-Dzookeeper.skipACL=yes"] } },
+    message: "each JVM option must be one token starting with '-'",
+  },
+  {
+    what: "a non-ASCII space inside a JVM option",
+    spec: { jvm: { options: ["-Dfoo=a\u2028b"] } },
+    message: "each JVM option must be one token starting with '-'",
+  },
+  {
+    what: "a JVM option that is not an option",
+    spec: { jvm: { options: ["com.example.Main"] } },
+    message: "each JVM option must be one token starting with '-'",
+  },
+  {
+    what: "a config value ending in a backslash",
+    spec: { config: { additional: { globalOutstandingLimit: "1000\\" } } },
+    message: "values may not end in a backslash",
+  },
+  {
+    what: "a control character in a config value",
+    spec: { config: { additional: { globalOutstandingLimit: "10\u000700" } } },
+    message: "values may not contain control characters",
+  },
+  {
     what: "dataDir in config",
     spec: { config: { additional: { dataDir: "/tmp" } } },
     message: "may not set keys the operator owns",
