@@ -52,25 +52,49 @@ const SIDECAR_PREFIXES = SIDECAR_OWNED_ZOO_CFG_KEYS.filter((k) => k.endsWith("."
  * break membership changes or security, so `spec.config.additional` may not set them. The
  * sidecar's own list (contract.ts) is included, so `zk-sidecar init` never refuses what we render.
  */
+/**
+ * ZooKeeper properties that decide who is authenticated and what ACLs allow. The operator owns
+ * them in both places they can be set: as zoo.cfg keys (ZooKeeper turns a key it does not know
+ * into the system property `zookeeper.KEY`) and as `-Dzookeeper.KEY` JVM options (jvm-options.ts).
+ */
+export const AUTH_PROPERTIES: readonly string[] = [
+  "skipACL",
+  "superUser",
+  "allowSaslFailedClients",
+  "sessionRequireClientSASLAuth",
+  "enforce.auth.enabled",
+  "enforce.auth.schemes",
+];
+/** Prefixes of the same: auth providers and their settings (the super digest among them). */
+export const AUTH_PROPERTY_PREFIXES: readonly string[] = [
+  "authProvider.",
+  "DigestAuthenticationProvider.",
+  "X509AuthenticationProvider.",
+];
+
 // A Set first: keys the sidecar also owns must not appear twice in the generated CEL rule.
 export const OWNED_CONFIG_KEYS: readonly string[] = [
   ...new Set([
     ...SIDECAR_KEYS,
+    ...AUTH_PROPERTIES,
     "dataLogDir",
     "secureClientPort",
     "secureClientPortAddress",
-    "skipACL",
     "serverCnxnFactory",
     "sslQuorum",
     "portUnification",
     "client.portUnification",
     "quorumListenOnAllIPs",
-    "DigestAuthenticationProvider.superDigest",
   ]),
 ];
 
-/** Prefixes of owned keys (server.N, group.N, weight.N, metricsProvider.*, ssl.*). */
-export const OWNED_CONFIG_PREFIXES: readonly string[] = [...SIDECAR_PREFIXES, "metricsProvider.", "ssl."];
+/** Prefixes of owned keys (server.N, group.N, weight.N, metricsProvider.*, ssl.*, auth providers). */
+export const OWNED_CONFIG_PREFIXES: readonly string[] = [
+  ...SIDECAR_PREFIXES,
+  "metricsProvider.",
+  "ssl.",
+  ...AUTH_PROPERTY_PREFIXES,
+];
 
 /** Pod labels the operator sets itself and uses in selectors. */
 export const RESERVED_POD_LABELS = [

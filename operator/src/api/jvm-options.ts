@@ -4,6 +4,7 @@
 // becomes two options (or a main class), so each option must be one token. The heap is
 // jvm.heap's (the operator sizes requests from it), and ZooKeeper's authentication and ACL
 // properties are the operator's: an option that set them could bypass every ACL.
+import { AUTH_PROPERTIES, AUTH_PROPERTY_PREFIXES } from "./defaults.ts";
 
 /** One token: starts with `-`, no whitespace (ASCII or Unicode separators) and no control character. */
 export const JVM_OPTION_TOKEN = "^-[^\\s\\p{Z}\\p{Cc}]+$";
@@ -12,9 +13,18 @@ export const JVM_OPTION_TOKEN = "^-[^\\s\\p{Z}\\p{Cc}]+$";
 export const JVM_HEAP_OPTION =
   "^-(Xm[sx]|XX:(MaxHeapSize|InitialHeapSize|MinHeapSize|[-+]?[A-Za-z]*RAM(Percentage|Fraction)?)=?)";
 
-/** ZooKeeper system properties that decide who is authenticated and what ACLs allow. */
-export const JVM_OWNED_PROPERTY =
-  "^-Dzookeeper\\.(skipACL|superUser|authProvider\\.|DigestAuthenticationProvider\\.|X509AuthenticationProvider\\.|allowSaslFailedClients|sessionRequireClientSASLAuth|enforce\\.auth|4lw\\.commands\\.whitelist)";
+/**
+ * `-Dzookeeper.` properties the operator owns: authentication and ACLs (defaults.ts, the same list
+ * that zoo.cfg keys are checked against) and the four-letter-word whitelist the sidecar needs.
+ */
+export const JVM_OWNED_PROPERTY = `^-Dzookeeper\\.(${[...AUTH_PROPERTIES, "4lw.commands.whitelist"]
+  .map((k) => `${escapeRegExp(k)}(=|$)`)
+  .concat(AUTH_PROPERTY_PREFIXES.map(escapeRegExp))
+  .join("|")})`;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** Why `option` is refused, or null when it is allowed (resolveSpec's copy of the CEL rules). */
 export function jvmOptionProblem(option: string): string | null {

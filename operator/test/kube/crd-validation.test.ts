@@ -161,6 +161,16 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "may not set keys the operator owns",
   },
   {
+    what: "superUser in config (ZooKeeper makes it the system property zookeeper.superUser)",
+    spec: { config: { additional: { superUser: "bob" } } },
+    message: "may not set keys the operator owns",
+  },
+  {
+    what: "an auth provider in config",
+    spec: { config: { additional: { "authProvider.1": "com.example.Open" } } },
+    message: "may not set keys the operator owns",
+  },
+  {
     what: "a typed key repeated in additional",
     spec: { config: { additional: { tickTime: "3000" } } },
     message: "have their own fields under spec.config",
