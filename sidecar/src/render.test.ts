@@ -128,6 +128,8 @@ describe("parseStaticConfig", () => {
     ["4lw.commands.whitelist=*\n", "4lw.commands.whitelist is set by the sidecar"],
     ["quorumListenOnAllIPs=false\n", "quorumListenOnAllIPs is set by the sidecar"],
     ["tickTime=1\ntickTime=2\n", "tickTime appears twice"],
+    ["globalOutstandingLimit=1000\\\ntickTime=2000\n", "globalOutstandingLimit's value ends in a backslash"],
+    ["globalOutstandingLimit=10\u000700\n", "contains a control character"],
   ])("refuses %j: %s", (text, message) => {
     const err = errorOf(() => parseStaticConfig(text));
     expect(err.message).toContain(message);

@@ -45,6 +45,13 @@ export function parseStaticConfig(text: string): StaticSetting[] {
       throw invalidInput(`zoo.cfg.static line ${i + 1}: expected key=value, got ${JSON.stringify(raw)}`);
     }
     if (line.includes("\r")) throw invalidInput(`zoo.cfg.static line ${i + 1}: contains a carriage return`);
+    // A control character is never meant; a trailing backslash makes Java properties join the
+    // next line of zoo.cfg into this value, silently dropping that setting.
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line))
+      throw invalidInput(`zoo.cfg.static line ${i + 1}: contains a control character`);
+    if (value.endsWith("\\"))
+      throw invalidInput(`zoo.cfg.static line ${i + 1}: ${key}'s value ends in a backslash`);
     if (ownedBySidecar(key)) {
       throw invalidInput(`zoo.cfg.static line ${i + 1}: ${key} is set by the sidecar and must not be given`);
     }

@@ -53,6 +53,13 @@ const DNS_1035_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
 const ZERO_QUANTITY = "^(0+(\\.0*)?|\\.0+)[A-Za-z]*$";
 const CONFIG_KEY = "^[A-Za-z][A-Za-z0-9._-]*$";
+/** Kubernetes label values and keys (validation.IsValidLabelValue, IsQualifiedName). */
+const LABEL_VALUE = "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$";
+const LABEL_KEY =
+  "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+/** Bounds that catch a typo by orders of magnitude, far above any real ensemble. */
+const MAX_HEAP_GIB = 1024;
+const MAX_STORAGE = "64Ti";
 const DURATION = "^[0-9]+(ms|s|m|h)$";
 
 const celList = (xs: readonly (string | number)[]): string =>
@@ -103,7 +110,11 @@ function imageRef(description: string, extra: Partial<JSONSchema> = {}): JSONSch
     minLength: 1,
     maxLength: 512,
     "x-kubernetes-validations": [
-      { rule: "!self.matches(r'\\s')", message: "must be a non-empty image reference without spaces" },
+      {
+        rule: "!self.matches(r'[\\s\\p{Z}\\p{Cc}]')",
+        message:
+          "must be a non-empty image reference without spaces (ASCII or Unicode) or control characters",
+      },
     ],
     ...extra,
   });
@@ -115,21 +126,38 @@ function quantityMap(description: string): JSONSchema {
   return {
     type: "object",
     description,
-    maxProperties: 16,
+    // Small bounds keep the requests-within-limits rule inside the API server's CEL cost budget.
+    maxProperties: 8,
     additionalProperties: {
       anyOf: [{ type: "integer" }, { type: "string" }],
       "x-kubernetes-int-or-string": true,
+      maxLength: 32,
+      // Kubernetes' quantity syntax without a sign: a negative CPU or memory is never meant.
       pattern:
-        "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
+        "^(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$",
     },
   };
 }
 
 function resources(what: string): JSONSchema {
-  return obj(`Compute resources of ${what} (core/v1 ResourceRequirements).`, {
-    limits: quantityMap("Maximum amount of each resource, e.g. `cpu: 1`, `memory: 2Gi`."),
-    requests: quantityMap("Amount of each resource the scheduler reserves, e.g. `cpu: 500m`, `memory: 1Gi`."),
-  });
+  return obj(
+    `Compute resources of ${what} (core/v1 ResourceRequirements).`,
+    {
+      limits: quantityMap("Maximum amount of each resource, e.g. `cpu: 1`, `memory: 2Gi`."),
+      requests: quantityMap(
+        "Amount of each resource the scheduler reserves, e.g. `cpu: 500m`, `memory: 1Gi`.",
+      ),
+    },
+    {
+      "x-kubernetes-validations": [
+        {
+          // The API server refuses such a pod only when the StatefulSet creates it; say so here.
+          rule: "!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+          message: "requests may not exceed limits",
+        },
+      ],
+    },
+  );
 }
 
 const tolerations = arr(
@@ -195,11 +223,15 @@ export const specSchema: JSONSchema = obj(
     }),
     jvm: obj("JVM settings of the ZooKeeper server.", {
       heap: str(
-        "Maximum heap, a whole number of MiB or GiB such as `512m` or `2g`. Default: 75 % of the container's memory limit (else request), else 512m. Must be smaller than the memory limit.",
+        "Maximum heap, a whole number of MiB or GiB such as `512m` or `2g`, at most 1024g. Default: 75 % of the container's memory limit (else request), else 512m. Must be smaller than the memory limit.",
         {
           maxLength: 8,
           "x-kubernetes-validations": [
             { rule: `self.matches(r'${HEAP_PATTERN}')`, message: "must be a heap size like 512m or 2g" },
+            {
+              rule: `!self.matches(r'${HEAP_PATTERN}') || int(self.substring(0, self.size() - 1)) <= (self.endsWith('g') || self.endsWith('G') ? ${MAX_HEAP_GIB} : ${MAX_HEAP_GIB * 1024})`,
+              message: `must be at most ${MAX_HEAP_GIB}g`,
+            },
           ],
         },
       ),
@@ -309,13 +341,17 @@ export const specSchema: JSONSchema = obj(
     storage: obj(
       "The data volume of each server (a PersistentVolumeClaim per pod). Immutable once created.",
       {
-        size: str("Size of each server's volume, a Kubernetes quantity such as `10Gi`.", {
+        size: str("Size of each server's volume, a Kubernetes quantity such as `10Gi`, at most 64Ti.", {
           default: DEFAULTS.storage.size,
           maxLength: 32,
           "x-kubernetes-validations": [
             {
               rule: `self.matches(r'${QUANTITY}') && !self.matches(r'${ZERO_QUANTITY}')`,
               message: "must be a positive quantity such as 10Gi",
+            },
+            {
+              rule: `!self.matches(r'${QUANTITY}') || quantity(self).compareTo(quantity('${MAX_STORAGE}')) <= 0`,
+              message: `must be at most ${MAX_STORAGE}`,
             },
           ],
         }),
@@ -347,7 +383,17 @@ export const specSchema: JSONSchema = obj(
         labels: stringMap(
           "Extra labels of the pods (the app.kubernetes.io/* labels the operator sets are reserved).",
           {
+            additionalProperties: {
+              type: "string",
+              maxLength: 63,
+              pattern: LABEL_VALUE,
+            },
             "x-kubernetes-validations": [
+              {
+                rule: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY}'))`,
+                message:
+                  "keys must be label keys: an optional DNS-subdomain prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",
+              },
               {
                 rule: `self.all(k, !(k in ${celList(RESERVED_POD_LABELS)}))`,
                 message: `may not set the labels the operator selects pods by: ${RESERVED_POD_LABELS.join(", ")}`,

@@ -85,6 +85,41 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "must be a heap size like 512m or 2g",
   },
   {
+    what: "a negative CPU request",
+    spec: { resources: { requests: { cpu: "-1" } } },
+    message: "spec.resources.requests.cpu in body should match",
+  },
+  {
+    what: "requests above limits",
+    spec: { resources: { requests: { memory: "2Gi" }, limits: { memory: "1Gi" } } },
+    message: "requests may not exceed limits",
+  },
+  {
+    what: "an image reference with a non-ASCII space",
+    spec: { image: "zookeeper:3.9\u00a0latest" },
+    message: "must be a non-empty image reference without spaces (ASCII or Unicode) or control characters",
+  },
+  {
+    what: "a pod label value Kubernetes would refuse",
+    spec: { pod: { labels: { team: "data team!" } } },
+    message: "spec.pod.labels.team in body should match",
+  },
+  {
+    what: "a pod label key Kubernetes would refuse",
+    spec: { pod: { labels: { "bad key": "x" } } },
+    message: "keys must be label keys",
+  },
+  {
+    what: "an absurd storage size",
+    spec: { storage: { size: "5Ei" } },
+    message: "must be at most 64Ti",
+  },
+  {
+    what: "an absurd heap",
+    spec: { jvm: { heap: "9999999g" }, resources: { limits: { memory: "64Gi" } } },
+    message: "must be at most 1024g",
+  },
+  {
     what: "-Xmx in jvm.options",
     spec: { jvm: { options: ["-Xmx4g"] } },
     message: "set the heap with jvm.heap, not -Xmx/-Xms",
