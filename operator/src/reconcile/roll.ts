@@ -85,7 +85,7 @@ export function decideRoll(members: readonly Member[], observed: Observed, ctx: 
     return { state: "current" };
 
   const pods = new Map(observed.pods.map((p) => [p.id, p]));
-  const view = ensembleView(members, observed);
+  const view = ensembleView(members, observed, pods);
   const progress: Progress = {
     updated: members.filter((m) => pods.get(m.id)?.revision === revision).length,
     total: members.length,
@@ -175,8 +175,11 @@ interface EnsembleView {
   syncedFollowers: number | null;
 }
 
-function ensembleView(members: readonly Member[], observed: Observed): EnsembleView {
-  const pods = new Map(observed.pods.map((p) => [p.id, p]));
+function ensembleView(
+  members: readonly Member[],
+  observed: Observed,
+  pods: ReadonlyMap<number, PodObservation>,
+): EnsembleView {
   const mode = (id: number): MemberMode | undefined => observed.modes?.get(id);
   const serving = (id: number): boolean => {
     const m = mode(id);
