@@ -60,6 +60,14 @@ export const CONFIGMAP_KEYS = {
    * for it (docs/operations.md).
    */
   rejoinEmpty: "rejoin-empty",
+  /**
+   * The id of the server being added to the ensemble now (at most one; absent: none). The members
+   * file then lists the committed members plus this server. It may start on an empty data volume
+   * of an initialized ensemble (it syncs from the leader as a non-voting follower), and whatever
+   * its volume holds from an earlier membership is moved aside first, so that a server added
+   * again starts clean. Once ZooKeeper has committed it, its own dynamic file wins as for anyone.
+   */
+  joining: "joining",
 } as const;
 
 /** Keys of the NAME-admin Secret. */
@@ -232,8 +240,9 @@ export interface Member {
 /**
  * The members file the operator writes into the ConfigMap. `version` is the committed ensemble
  * config version (hex, as ZooKeeper prints it after `version=`) the operator last observed,
- * or "0" before any reconfiguration; the sidecar prefers ZooKeeper's own dynamic file on the
- * data volume when that one is at least as new.
+ * or "0" before any reconfiguration. It is only what a server without a config of its own starts
+ * from: the sidecar prefers ZooKeeper's own dynamic file on the data volume whenever that one
+ * lists the server, whatever the versions (a hand edit of the ConfigMap never reaches it).
  */
 export interface MembersFile {
   version: string;

@@ -50,6 +50,7 @@ export async function readEmptyDataKeys(operatorConfigDir: string): Promise<Empt
   return {
     initializedAt: await readOptionalInput(operatorConfigDir, CONFIGMAP_KEYS.initializedAt),
     rejoinEmpty: await readOptionalInput(operatorConfigDir, CONFIGMAP_KEYS.rejoinEmpty),
+    joining: await readOptionalInput(operatorConfigDir, CONFIGMAP_KEYS.joining),
   };
 }
 
@@ -254,6 +255,12 @@ export async function runInit(
     logger,
     options.rejoinPollMs,
   );
+  if (plan.emptyData.kind === "joining") {
+    logger.info(
+      { initializedAt: plan.emptyData.initializedAt },
+      `server ${settings.identity.id} is joining the ensemble (${CONFIGMAP_KEYS.joining}): starting empty, ZooKeeper syncs the data from the leader`,
+    );
+  }
   if (plan.emptyData.kind === "rejoin-empty") {
     logger.info(
       { initializedAt: plan.emptyData.initializedAt },

@@ -204,7 +204,7 @@ describe("planInit", () => {
     expect(plan.dynamic.kind).toBe("zookeeper");
   });
 
-  it("renders the members file when it is newer than ZooKeeper's", () => {
+  it("keeps ZooKeeper's own file when the members file is newer (a member that was down during a reconfig, or a hand edit)", () => {
     const plan = planInit(
       pod("zk-0"),
       { ...THREE, version: "300000000" },
@@ -216,8 +216,74 @@ describe("planInit", () => {
       },
       NO_EMPTY_DATA_KEYS,
     );
-    expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.300000000" });
+    expect(plan.dynamic).toMatchObject({ kind: "zookeeper", name: "zoo.cfg.dynamic.100000000" });
+    expect(plan.dynamic.reason).toContain("ZooKeeper's own config wins over the members file");
     expect(plan.moveAside).toBe(false);
+  });
+
+  describe("the server being added (joining)", () => {
+    const AT = "2026-01-01T00:00:00.000Z";
+    const FOUR = {
+      version: "200000003",
+      members: [1, 2, 3, 4].map((id) => ({ id, role: "participant" as const })),
+    };
+    const joining = (id: string): EmptyDataKeys => ({ initializedAt: AT, rejoinEmpty: null, joining: id });
+
+    it("starts empty in an initialized ensemble and renders the committed members plus itself", () => {
+      const plan = planInit(pod("zk-3"), FOUR, [], EMPTY, joining("4"));
+      expect(plan.emptyData).toEqual({ kind: "joining", initializedAt: AT });
+      expect(plan.moveAside).toBe(false);
+      expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.200000003" });
+      if (plan.dynamic.kind !== "rendered") throw new Error("rendered expected");
+      expect(plan.dynamic.text.trim().split("\n")).toHaveLength(4);
+    });
+
+    it("moves aside what a retained volume holds from an earlier membership, even a config that lists it", () => {
+      for (const files of [[zkFile(0x100000000n, [1, 2, 3, 4])], [zkFile(0x200000000n, [1, 2, 3])], []]) {
+        const plan = planInit(
+          pod("zk-3"),
+          FOUR,
+          [],
+          { myid: "4\n", hasDatabase: true, dynamicFiles: files },
+          joining("4"),
+        );
+        expect(plan.moveAside).toBe(true);
+        expect(plan.dynamic).toMatchObject({ kind: "rendered", name: "zoo.cfg.dynamic.200000003" });
+        expect(plan.dynamic.reason).toBe(
+          "server 4 is joining the ensemble: data from an earlier membership moved aside",
+        );
+      }
+    });
+
+    it("keeps its data once ZooKeeper committed it (restarted before the operator cleared joining)", () => {
+      const plan = planInit(
+        pod("zk-3"),
+        FOUR,
+        [],
+        {
+          myid: "4\n",
+          hasDatabase: true,
+          dynamicFiles: [zkFile(0x200000003n, [1, 2, 3, 4]), zkFile(0x300000000n, [1, 2, 3, 4])],
+        },
+        joining("4"),
+      );
+      expect(plan.moveAside).toBe(false);
+      expect(plan.dynamic).toMatchObject({ kind: "zookeeper", name: "zoo.cfg.dynamic.300000000" });
+    });
+
+    it("is only about the server it names: another empty server is still refused", () => {
+      expect(errorOf(() => planInit(pod("zk-1"), FOUR, [], EMPTY, joining("4"))).exitCode).toBe(
+        EXIT_CODES.emptyDataRefused,
+      );
+    });
+
+    it.each(["four", "0", "4,5", "256"])("refuses a malformed joining key %j", (value) => {
+      const err = errorOf(() => planInit(pod("zk-3"), FOUR, [], EMPTY, joining(value)));
+      expect(err.exitCode).toBe(EXIT_CODES.invalidInput);
+      expect(err.message).toBe(
+        `ConfigMap key joining: expected one server id from 1 to 255, got ${JSON.stringify(value)}`,
+      );
+    });
   });
 
   it("moves stale data aside when ZooKeeper's newest file no longer lists this server", () => {

@@ -186,9 +186,11 @@ export function isDatabaseFile(name: string): boolean {
 export interface EmptyDataKeys {
   initializedAt: string | null;
   rejoinEmpty: string | null;
+  /** CONFIGMAP_KEYS.joining: the server being added now; absent (undefined or null): none. */
+  joining?: string | null;
 }
 
-export const NO_EMPTY_DATA_KEYS: EmptyDataKeys = { initializedAt: null, rejoinEmpty: null };
+export const NO_EMPTY_DATA_KEYS: EmptyDataKeys = { initializedAt: null, rejoinEmpty: null, joining: null };
 
 /** What an empty (or not empty) data directory means, and why. */
 export type EmptyDataDecision =
@@ -198,6 +200,8 @@ export type EmptyDataDecision =
   | { kind: "new-ensemble" }
   /** Empty in an initialized ensemble, and the operator lists this server: it syncs from the leader. */
   | { kind: "rejoin-empty"; initializedAt: string }
+  /** Empty in an initialized ensemble, and this server is the one being added: it syncs from the leader. */
+  | { kind: "joining"; initializedAt: string }
   /** Empty in an initialized ensemble and not listed: a lost volume; `message` says what to do. */
   | { kind: "refused"; initializedAt: string; message: string };
 
@@ -212,6 +216,19 @@ export function parseInitializedAt(text: string): string {
     );
   }
   return t;
+}
+
+/** Parses CONFIGMAP_KEYS.joining: one server id, or nothing; anything else is bad input. */
+export function parseJoiningKey(text: string): number | null {
+  const t = text.trim();
+  if (t === "") return null;
+  const id = /^[1-9][0-9]{0,2}$/.test(t) ? Number(t) : NaN;
+  if (!(id <= MAX_SERVER_ID)) {
+    throw invalidInput(
+      `ConfigMap key ${CONFIGMAP_KEYS.joining}: expected one server id from 1 to ${MAX_SERVER_ID}, got ${JSON.stringify(t)}`,
+    );
+  }
+  return id;
 }
 
 /** Parses CONFIGMAP_KEYS.rejoinEmpty; anything but server ids separated by commas is bad input. */
@@ -249,9 +266,11 @@ export function decideEmptyData(
 ): EmptyDataDecision {
   const initializedAt = keys.initializedAt === null ? null : parseInitializedAt(keys.initializedAt);
   const rejoinEmpty = keys.rejoinEmpty === null ? [] : parseRejoinEmptyKey(keys.rejoinEmpty);
+  const joining = keys.joining ? parseJoiningKey(keys.joining) : null;
   if (volume.hasDatabase) return { kind: "has-data" };
   if (initializedAt === null) return { kind: "new-ensemble" };
   const { id, podName, cluster } = settings.identity;
+  if (joining === id) return { kind: "joining", initializedAt };
   if (rejoinEmpty.includes(id)) return { kind: "rejoin-empty", initializedAt };
   return {
     kind: "refused",
@@ -292,11 +311,14 @@ function idsIn(text: string): number[] {
 
 /**
  * Decides what `init` writes. ZooKeeper's own state wins: the newest dynamic file on the volume is
- * used as ZooKeeper wrote it when it is at least as new as the operator's members and still lists
- * this server. A newest file that does not list this server means the server was removed from
- * the ensemble while it ran: its database belongs to an earlier membership, so it starts clean.
- * An empty data directory of an initialized ensemble is refused unless the operator allows it
- * (decideEmptyData); that check comes last, so a wait for the operator (init.ts) is only ever
+ * used as ZooKeeper wrote it whenever it lists this server, whatever the members file's version
+ * (a server that was down during a reconfiguration learns the newer config from the leader, and
+ * a hand edit of the ConfigMap never reaches a server that has a config). A newest file that does
+ * not list this server means the server was removed from the ensemble while it ran: its database
+ * belongs to an earlier membership, so it starts clean. The server being added (the ConfigMap's
+ * `joining`) also starts clean, unless ZooKeeper has committed it already (a newer file listing
+ * it). An empty data directory of an initialized ensemble is refused unless the operator allows
+ * it (decideEmptyData); that check comes last, so a wait for the operator (init.ts) is only ever
  * about it.
  */
 export function planInit(
@@ -324,31 +346,37 @@ export function planInit(
   const newest = [...volume.dynamicFiles].sort((a, b) =>
     a.version < b.version ? 1 : a.version > b.version ? -1 : 0,
   )[0];
-  const wanted = BigInt(`0x${members.version}`);
+  const holdsAnything = volume.hasDatabase || volume.dynamicFiles.length > 0;
+  const joining = keys.joining ? parseJoiningKey(keys.joining) === id : false;
+  const listed = newest !== undefined && idsIn(newest.text).includes(id);
+  const committed = newest !== undefined && newest.version > BigInt(`0x${members.version}`);
   let dynamic: DynamicChoice;
   let moveAside = false;
-  if (newest && !idsIn(newest.text).includes(id)) {
-    moveAside = volume.hasDatabase || volume.dynamicFiles.length > 0;
+  if (joining && !(listed && committed)) {
+    moveAside = holdsAnything;
+    dynamic = rendered(
+      settings,
+      members,
+      holdsAnything
+        ? `server ${id} is joining the ensemble: data from an earlier membership moved aside`
+        : `server ${id} is joining the ensemble`,
+    );
+  } else if (newest && !listed) {
+    moveAside = holdsAnything;
     dynamic = rendered(
       settings,
       members,
       `${newest.name} on the volume does not list server ${id}: stale data moved aside`,
     );
-  } else if (newest && newest.version >= wanted) {
+  } else if (newest) {
     dynamic = {
       kind: "zookeeper",
       name: newest.name,
       version: newest.version,
-      reason: `${newest.name} (version ${newest.version.toString(16)}) is at least as new as the members file (version ${members.version})`,
+      reason: `${newest.name} (version ${newest.version.toString(16)}) lists server ${id}: ZooKeeper's own config wins over the members file (version ${members.version})`,
     };
   } else {
-    dynamic = rendered(
-      settings,
-      members,
-      newest
-        ? `the members file (version ${members.version}) is newer than ${newest.name}`
-        : "no dynamic config on the volume",
-    );
+    dynamic = rendered(settings, members, "no dynamic config on the volume");
   }
   const dynamicPath = `${settings.confDir}/${dynamic.name}`;
   return {
