@@ -26,7 +26,7 @@ import { computeConfigHash, renderStaticConfig } from "./builders/zoo-cfg.ts";
 export interface BuildInput {
   cluster: ZooKeeperCluster;
   spec: ResolvedSpec;
-  /** The membership to publish in the ConfigMap (bootstrap: 1..replicas as participants). */
+  /** The membership to publish in the ConfigMap: the committed members plus a joiner (bootstrap: the spec's). */
   members: Member[];
   /** Committed ensemble config version (hex), "0" before any reconfiguration. */
   membersVersion: string;
@@ -36,6 +36,8 @@ export interface BuildInput {
   initializedAt: string | null;
   /** Server ids allowed to start on an empty data volume (CONFIGMAP_KEYS.rejoinEmpty). */
   rejoinEmpty: number[];
+  /** The server being added now (CONFIGMAP_KEYS.joining): in `members`, not yet in the committed config. */
+  joining?: number | null;
   /** StatefulSet replicas; defaults to the highest member id (pods 0..id-1), or spec.replicas with no members. */
   statefulSetReplicas?: number;
   /** The cluster's DNS domain (e.g. cluster.local). */
@@ -68,6 +70,7 @@ export const CHILD_KINDS: readonly ChildKind[] = [
       buildConfigMap(i.cluster, i.spec, i.members, i.membersVersion, {
         initializedAt: i.initializedAt,
         rejoinEmpty: i.rejoinEmpty,
+        joining: i.joining ?? null,
       }),
     ],
     why: "NAME-config: zoo.cfg and the members file new pods bootstrap from",
@@ -89,7 +92,12 @@ export const CHILD_KINDS: readonly ChildKind[] = [
     type: RESOURCES.PodDisruptionBudget,
     names: (n) => [childNames(n).pdb],
     build: (i) => [
-      buildPodDisruptionBudget(i.cluster, i.spec, i.members.filter((m) => m.role === "participant").length),
+      // The committed voters: a joiner does not vote yet, so it does not widen the budget.
+      buildPodDisruptionBudget(
+        i.cluster,
+        i.spec,
+        i.members.filter((m) => m.role === "participant" && m.id !== i.joining).length,
+      ),
     ],
     why: "NAME: how many members a voluntary disruption may take",
   },
@@ -101,6 +109,7 @@ export const CHILD_KINDS: readonly ChildKind[] = [
         replicas: statefulSetReplicas(i),
         configHash: computeConfigHash(renderStaticConfig(i.spec)),
         clusterDomain: i.clusterDomain,
+        joining: i.joining ?? null,
       }),
     ],
     why: "NAME: the ensemble's pods",

@@ -6,6 +6,7 @@ import { pino, type Logger } from "pino";
 import { parseConfig, type OperatorConfig } from "./config.ts";
 import { createMetrics, type OperatorMetrics } from "./metrics.ts";
 import { Controller } from "./runtime/controller.ts";
+import { reconfigure } from "./runtime/reconfigure.ts";
 import { httpStatusReader } from "./runtime/sidecar-status.ts";
 import { EventRecorder } from "./runtime/events.ts";
 import { KubeClient, NotLeaderError, loadKubeConfig } from "./runtime/kube.ts";
@@ -83,6 +84,8 @@ export async function startOperator(
     ...(config.sidecarImage ? { sidecarImage: config.sidecarImage } : {}),
     // Members' modes from their sidecars: 1 s each, all members at once.
     readSidecarStatus: httpStatusReader(1_000),
+    // Membership steps: ZooKeeper's reconfig as the super user, 10 s per call.
+    reconfigure: (request) => reconfigure(request),
     recordEvent: (regarding, event) => events.record(regarding, event),
     onResult: (outcome, seconds) => {
       metrics.reconciles.inc({ result: outcome });

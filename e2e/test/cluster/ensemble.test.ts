@@ -136,7 +136,7 @@ describe("a 3-member ensemble managed by the operator in a real cluster", () => 
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     expect(reported.leader).toBe(leaderPod);
-    expect(reported.members?.map((m) => m.role).sort()).toEqual(["follower", "follower", "leader"]);
+    expect(reported.members?.map((m) => m.mode).sort()).toEqual(["follower", "follower", "leader"]);
     // The committed ensemble config version is ZooKeeper's own, as the leader's sidecar reports it.
     expect(reported.ensembleConfigVersion).toBe(committed);
     // Every member runs the StatefulSet's current template, and the ensemble is marked initialized.

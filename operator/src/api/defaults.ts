@@ -6,6 +6,7 @@ import { PORTS, SIDECAR_OWNED_ZOO_CFG_KEYS } from "../../../sidecar/src/contract
 
 export const DEFAULTS = {
   replicas: 3,
+  observers: 0,
   image: "docker.io/library/zookeeper:3.9.4",
   imagePullPolicy: "IfNotPresent",
   /** The operator's own sidecar image; the operator may be configured with another one. */

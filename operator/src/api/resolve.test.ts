@@ -24,6 +24,7 @@ describe("resolveSpec defaults", () => {
       ok: true,
       spec: {
         replicas: 3,
+        observers: 0,
         image: "docker.io/library/zookeeper:3.9.4",
         imagePullPolicy: "IfNotPresent",
         imagePullSecrets: [],
@@ -120,7 +121,7 @@ describe("resolveSpec defaults", () => {
 
   test("an even ensemble is accepted with a warning", () => {
     expect(resolved({ replicas: 4 }).warnings).toEqual([
-      "spec.replicas is 4: an even ensemble tolerates no more failures than 3 members",
+      "spec.replicas is 4: an even ensemble tolerates no more failures than 3 members, while a quorum needs 3 of 4 (one more server to keep in sync, no more safety)",
     ]);
     expect(resolved({ replicas: 5 }).warnings).toEqual([]);
   });

@@ -28,6 +28,7 @@ import type {
 
 export interface ResolvedSpec {
   replicas: number;
+  observers: number;
   image: string;
   imagePullPolicy: ImagePullPolicy;
   imagePullSecrets: V1LocalObjectReference[];
@@ -118,7 +119,13 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
   }
   if (replicas % 2 === 0) {
     warnings.push(
-      `spec.replicas is ${replicas}: an even ensemble tolerates no more failures than ${replicas - 1} members`,
+      `spec.replicas is ${replicas}: an even ensemble tolerates no more failures than ${replicas - 1} members, while a quorum needs ${replicas / 2 + 1} of ${replicas} (one more server to keep in sync, no more safety)`,
+    );
+  }
+  const observers = s.observers ?? DEFAULTS.observers;
+  if (!Number.isInteger(observers) || observers < 0 || replicas + observers > 255) {
+    invalid(
+      `spec.observers must be an integer from 0 to ${255 - replicas} (ids up to 255 with ${replicas} replicas), got ${observers}`,
     );
   }
 
@@ -251,6 +258,7 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
 
   return {
     replicas,
+    observers,
     image,
     imagePullPolicy,
     imagePullSecrets: s.imagePullSecrets ?? [],

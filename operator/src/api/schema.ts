@@ -196,8 +196,12 @@ export const specSchema: JSONSchema = obj(
   "Desired state of a ZooKeeper ensemble.",
   {
     replicas: int(
-      "Number of ZooKeeper servers (voting members). Use an odd number: an even ensemble tolerates no more failures than the odd one below it. This operator version sets it when the ensemble is created; a later change is refused visibly (Progressing=False, reason ScalingNotSupported) and the ensemble is kept as it is.",
+      'Number of ZooKeeper servers that vote (participants). Use an odd number: an even ensemble tolerates no more failures than the odd one below it. A change is carried out one server at a time through ZooKeeper\'s dynamic reconfiguration, only while every member serves (docs/operations.md, "Scaling").',
       { default: DEFAULTS.replicas, minimum: 1, maximum: 255 },
+    ),
+    observers: int(
+      "Number of non-voting members (observers) beyond the participants: they serve reads and forward writes without adding to the quorum. Their ids follow the participants'; added and removed one at a time like participants.",
+      { default: DEFAULTS.observers, minimum: 0, maximum: 254 },
     ),
     image: imageRef("ZooKeeper image: the official `zookeeper` image (3.9) or a compatible one.", {
       default: DEFAULTS.image,
@@ -555,6 +559,11 @@ export const specSchema: JSONSchema = obj(
           "disruptionBudget.maxUnavailable must not exceed (replicas-1)/2 rounded down (at least 1), so that a voluntary disruption never breaks quorum",
         fieldPath: ".disruptionBudget.maxUnavailable",
       },
+      {
+        rule: `(has(self.replicas) ? self.replicas : ${DEFAULTS.replicas}) + (has(self.observers) ? self.observers : 0) <= 255`,
+        message: "replicas + observers must not exceed 255: server ids run from 1 to 255",
+        fieldPath: ".observers",
+      },
     ],
   },
 );
@@ -576,23 +585,29 @@ const condition = obj(
 
 export const statusSchema: JSONSchema = obj("Observed state of the ensemble, written by the operator.", {
   observedGeneration: int("The generation of the spec this status describes.", { format: "int64" }),
-  replicas: int("Pods the StatefulSet runs."),
-  readyReplicas: int("Pods that are ready (serving in a quorum)."),
+  replicas: int("Members in the committed ensemble config (participants and observers)."),
+  readyReplicas: int("Members whose pod is ready (serving in a quorum)."),
   updatedReplicas: int(
     "Members whose pod runs the StatefulSet's current pod template; the others change when their pod is restarted.",
   ),
   members: arr(
-    "The ensemble's members as the operator last observed them.",
+    "The members of the committed ensemble config (ZooKeeper's own, not the spec's) as the operator last observed them.",
     obj(
       "One member.",
       {
         id: int("ZooKeeper server id (pod ordinal + 1)."),
         pod: str("Pod name."),
-        role: str(
+        role: str("participant (votes) or observer (does not), as the committed config lists it.", {
+          enum: ["participant", "observer"],
+        }),
+        mode: str(
           "leader, follower or observer as the member's sidecar reports it; down when it serves no quorum; unknown when its pod is ready but its sidecar did not answer.",
           { enum: ["leader", "follower", "observer", "down", "unknown"] },
         ),
         ready: bool("Whether the pod is ready."),
+        synced: bool(
+          "Whether the member serves in the leader's epoch and has caught up with the leader's last transaction (within a second of writes).",
+        ),
         upToDate: bool(
           "Whether the pod runs the StatefulSet's current pod template (its controller-revision-hash is the update revision).",
         ),

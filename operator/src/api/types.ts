@@ -40,6 +40,8 @@ export interface TlsSecretRef {
 export interface ZooKeeperClusterSpec {
   /** Number of ensemble members (voting participants). */
   replicas?: number;
+  /** Number of non-voting members (observers), with ids after the participants'. */
+  observers?: number;
   /** ZooKeeper image (the official `zookeeper` image or a compatible one). */
   image?: string;
   imagePullPolicy?: ImagePullPolicy;
@@ -110,15 +112,20 @@ export interface ZooKeeperClusterSpec {
   paused?: boolean;
 }
 
-export type MemberStatusRole = "leader" | "follower" | "observer" | "down" | "unknown";
+export type MemberStatusMode = "leader" | "follower" | "observer" | "down" | "unknown";
 
 export interface MemberStatus {
   /** ZooKeeper server id (pod ordinal + 1). */
   id: number;
   /** Pod name. */
   pod: string;
-  role: MemberStatusRole;
+  /** Votes (participant) or not (observer), as the committed config lists it. */
+  role: "participant" | "observer";
+  /** What its sidecar reports it doing. */
+  mode: MemberStatusMode;
   ready: boolean;
+  /** Serves in the leader's epoch and has caught up with the leader. */
+  synced: boolean;
   /** The pod runs the StatefulSet's current template; absent while that is not known. */
   upToDate?: boolean;
 }

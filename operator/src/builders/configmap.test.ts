@@ -39,3 +39,20 @@ test("members are written in id order whatever the input order", () => {
   );
   expect(cm.data?.members).toBe("version=0\n1=participant\n2=observer\n3=participant\n");
 });
+
+test("the server joining now is named beside the members that list it; none: no key", () => {
+  const cluster = testCluster();
+  const members = [1, 2, 3, 4].map((id) => ({ id, role: "participant" as const }));
+  const joining = buildConfigMap(cluster, resolvedFor(cluster), members, "100000000", {
+    initializedAt: "2026-01-01T00:00:00Z",
+    rejoinEmpty: [],
+    joining: 4,
+  });
+  expect(joining.data?.joining).toBe("4");
+  const none = buildConfigMap(cluster, resolvedFor(cluster), members.slice(0, 3), "100000000", {
+    initializedAt: "2026-01-01T00:00:00Z",
+    rejoinEmpty: [],
+    joining: null,
+  });
+  expect(none.data && "joining" in none.data).toBe(false);
+});

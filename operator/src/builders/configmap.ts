@@ -1,5 +1,6 @@
-// NAME-config: the static zoo.cfg settings and the desired membership, mounted into the pods for
-// the sidecar (keys from the sidecar contract).
+// NAME-config: the static zoo.cfg settings and the membership new pods bootstrap from (the
+// committed members, plus the server joining now), mounted into the pods for the sidecar (keys
+// from the sidecar contract).
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import {
   CONFIGMAP_KEYS,
@@ -39,7 +40,10 @@ export function buildConfigMap(
   members: Member[],
   membersVersion: string,
   /** What the ensemble's life recorded: when it first reached quorum, who may rejoin empty. */
-  markers: { initializedAt: string | null; rejoinEmpty: number[] } = { initializedAt: null, rejoinEmpty: [] },
+  markers: { initializedAt: string | null; rejoinEmpty: number[]; joining?: number | null } = {
+    initializedAt: null,
+    rejoinEmpty: [],
+  },
 ): V1ConfigMap {
   return {
     apiVersion: "v1",
@@ -53,6 +57,7 @@ export function buildConfigMap(
       ...(markers.rejoinEmpty.length > 0
         ? { [CONFIGMAP_KEYS.rejoinEmpty]: renderRejoinEmpty(markers.rejoinEmpty) }
         : {}),
+      ...(markers.joining ? { [CONFIGMAP_KEYS.joining]: String(markers.joining) } : {}),
     },
   };
 }

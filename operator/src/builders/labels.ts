@@ -22,6 +22,14 @@ export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
  */
 export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
 
+/**
+ * StatefulSet annotation: the server whose pod the StatefulSet grew for (a scale-up step), in the
+ * same object as the size it grew to. A pod at that ordinal is the joiner's; a pod beyond the
+ * committed members without it is left over from before (membership.ts). On the StatefulSet, not
+ * its template: it restarts nothing.
+ */
+export const JOINING_ANNOTATION = `${GROUP}/joining`;
+
 export interface ChildNames {
   statefulSet: string;
   headless: string;

@@ -51,6 +51,22 @@ describe("the StatefulSet's own settings", () => {
     });
   });
 
+  test("a StatefulSet grown for a joiner names it in an annotation of its own, not of the pod template", () => {
+    const cluster = testCluster({ replicas: 5 });
+    const resolved = resolvedFor(cluster);
+    const input = {
+      replicas: 4,
+      configHash: computeConfigHash(renderStaticConfig(resolved)),
+      clusterDomain: "cluster.local",
+    };
+    const grown = buildStatefulSet(cluster, resolved, { ...input, joining: 4 });
+    expect(grown.metadata?.annotations).toEqual({ "zookeeper.ensemble.dev/joining": "4" });
+    const plain = buildStatefulSet(cluster, resolved, input);
+    expect(plain.metadata?.annotations).toBeUndefined();
+    // Nothing restarts for it.
+    expect(grown.spec?.template).toEqual(plain.spec?.template);
+  });
+
   test.each([
     ["default Retain", {}, "Retain", undefined, "10Gi"],
     [

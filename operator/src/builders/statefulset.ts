@@ -33,6 +33,7 @@ import {
   childMetadata,
   childNames,
   selectorLabels,
+  JOINING_ANNOTATION,
 } from "./labels.ts";
 
 /** The official image's user and group (zookeeper, 1000:1000); the sidecar image uses the same ids. */
@@ -62,6 +63,8 @@ export interface StatefulSetInput {
   /** Hash of zoo.cfg.static (computeConfigHash). */
   configHash: string;
   clusterDomain: string;
+  /** The server the StatefulSet grew for (JOINING_ANNOTATION); null or absent when none. */
+  joining?: number | null;
 }
 
 const RESTRICTED: V1SecurityContext = {
@@ -239,7 +242,11 @@ export function buildStatefulSet(
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: childMetadata(cluster, names.statefulSet),
+    metadata: childMetadata(
+      cluster,
+      names.statefulSet,
+      input.joining ? { annotations: { [JOINING_ANNOTATION]: String(input.joining) } } : {},
+    ),
     spec: {
       replicas: input.replicas,
       serviceName: names.headless,

@@ -6,6 +6,7 @@ import { observation, podObservation } from "../../test/fixtures/observed.ts";
 
 const NOW = new Date("2026-06-01T12:00:00.000Z");
 const context: DecideContext = {
+  clusterName: "zk",
   recordedInitializedAt: null,
   rejoinRequested: [],
   now: NOW,
@@ -109,16 +110,66 @@ describe("decideStep", () => {
     });
   });
 
-  test("a replicas change after bootstrap keeps the ensemble and says why", () => {
+  test("a replicas change without a committed config to decide on keeps the ensemble and says why", () => {
     const step = decideStep(
       spec({ replicas: 5 }),
-      observed({ membersFile: { version: "0", members: participants(3) }, adminPassword: "p" }),
+      observed({
+        membersFile: { version: "0", members: participants(3) },
+        adminPassword: "p",
+        statefulSet: { spec: { replicas: 3 } },
+      }),
       context,
     );
     expect(step.type).toBe("Keep");
     expect(step.members).toEqual(participants(3));
-    expect(step.blocked?.reason).toBe("ScalingNotSupported");
-    expect(step.blocked?.message).toContain("spec.replicas is 5 but the ensemble has 3 members");
+    expect(step.statefulSetReplicas).toBe(3);
+    expect(step.scale).toMatchObject({ state: "waiting" });
+    expect(step.scale.state === "waiting" && step.scale.message).toContain(
+      "no member reports the committed ensemble config",
+    );
+  });
+
+  describe("membership and the roll share the pass", () => {
+    const serving = {
+      statefulSet: { spec: { replicas: 3 }, status: { updateRevision: "new" } },
+      adminPassword: "p",
+      ensemble: { source: "zookeeper", configVersion: "100000000", members: participants(3) } as const,
+      pods: [1, 2, 3].map((id) => pod(id, { revision: "old" })),
+      modes: new Map([
+        [1, "leader"],
+        [2, "follower"],
+        [3, "follower"],
+      ] as const),
+      sync: { zxids: new Map([1, 2, 3].map((id) => [id, "0x100000001"])), syncedFollowers: 2 },
+    };
+
+    test("a pass that grows the ensemble restarts nothing", () => {
+      const step = decideStep(spec({ replicas: 5 }), observed(serving), context);
+      expect(step.scale).toMatchObject({ state: "grow", joiner: { id: 4, role: "participant" } });
+      expect(step.members.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+      expect(step.joining).toBe(4);
+      expect(step.statefulSetReplicas).toBe(4);
+      expect(step.roll).toEqual({ state: "current" });
+    });
+
+    test("a blocked pass holds membership too: the StatefulSet keeps its size", () => {
+      const step = decideStep(spec({ replicas: 5 }), observed({ ...serving, adminPassword: null }), context);
+      expect(step.blocked?.reason).toBe("AdminSecretMissing");
+      expect(step.scale).toEqual({ state: "steady" });
+      expect(step.statefulSetReplicas).toBe(3);
+      expect(step.joining).toBeNull();
+    });
+
+    test("bootstrap publishes participants, then observers", () => {
+      const step = decideStep(spec({ replicas: 3, observers: 2 }), observed(), context);
+      expect(step.type).toBe("Bootstrap");
+      expect(step.members).toEqual([
+        ...participants(3),
+        { id: 4, role: "observer" },
+        { id: 5, role: "observer" },
+      ]);
+      expect(step.statefulSetReplicas).toBe(5);
+    });
   });
 });
 
@@ -161,7 +212,10 @@ describe("initialized", () => {
     ],
     [
       "the ConfigMap's time wins",
-      observed({ membersFile: members, markers: { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [] } }),
+      observed({
+        membersFile: members,
+        markers: { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [], joining: null },
+      }),
       {},
       "2026-01-01T00:00:00Z",
     ],
@@ -182,7 +236,7 @@ describe("members on an empty volume", () => {
     adminPassword: "p",
     statefulSet: { spec: { replicas: 3 } },
   };
-  const markers = { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [] };
+  const markers = { initializedAt: "2026-01-01T00:00:00Z", rejoinEmpty: [], joining: null };
   const serving = (...ids: number[]) =>
     new Map(ids.map((id) => [id, id === ids[0] ? "leader" : "follower"] as const));
 

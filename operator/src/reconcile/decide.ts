@@ -1,26 +1,34 @@
 // decideStep: the one pure decision of a reconcile pass: which membership the children are built
 // for, what the ConfigMap records about the ensemble's life (initialized, members re-added on an
-// empty volume), and what (if anything) the operator refuses. Exactly one step per pass.
-// It bootstraps an ensemble, keeps it, and rolls pod-template changes one member at a time
-// (roll.ts); a change of spec.replicas is refused visibly.
+// empty volume, the server joining now), and what (if anything) the operator refuses. Exactly
+// one step per pass. It bootstraps an ensemble, changes its membership one server at a time
+// (membership.ts), and rolls pod-template changes one member at a time (roll.ts); a pass that
+// changes membership restarts nothing.
 // `members` is what the builders render, `blocked` is what the status reports.
 import type { Member } from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
 import type { LastRestart } from "../api/types.ts";
 import type { Observed } from "./observe.ts";
+import { decideMembership, desiredMembers, type Scale } from "./membership.ts";
 import { decideRoll, type Roll, type RollSlot } from "./roll.ts";
 
 export type StepType = "Bootstrap" | "Keep" | "Paused";
 
 /** Why a step refuses something; each is a reason of the Progressing condition. */
-export type BlockReason = "AdminSecretMissing" | "VolumesLost" | "ScalingNotSupported";
+export type BlockReason = "AdminSecretMissing" | "VolumesLost";
 
 export interface Step {
   type: StepType;
-  /** The membership the children are built for (the ConfigMap's members, the StatefulSet's size). */
+  /** The membership new pods bootstrap from (the ConfigMap's members): committed, plus a joiner. */
   members: Member[];
-  /** The members file version to render ("0" before any reconfiguration). */
+  /** The members file version to render: the committed config's ("0" before any reconfiguration). */
   membersVersion: string;
+  /** The server being added now (in `members`, not yet committed), null when none. */
+  joining: number | null;
+  /** Pods the StatefulSet runs (ordinals 0..n-1). */
+  statefulSetReplicas: number;
+  /** The membership step: a reconfiguration to send, the StatefulSet to grow or shrink, or why not (membership.ts). */
+  scale: Scale;
   /** What the step refuses, the most urgent when there are several; reported in the status and an Event. */
   blocked: { reason: BlockReason; message: string } | null;
   /**
@@ -39,6 +47,8 @@ export interface Step {
 
 /** What decideStep needs besides the spec and the observation. */
 export interface DecideContext {
+  /** The cluster's name: its pods are NAME-ordinal. */
+  clusterName: string;
   /** status.initializedAt as last written (survives a deleted ConfigMap). */
   recordedInitializedAt: string | null;
   /** Ids a person asked to re-add on an empty volume (annotation REJOIN_EMPTY_ANNOTATION). */
@@ -60,44 +70,84 @@ export function participants(n: number): Member[] {
 }
 
 export function decideStep(spec: ResolvedSpec, observed: Observed, context: DecideContext): Step {
+  const desired = desiredMembers(spec.replicas, spec.observers);
   const current = currentMembership(observed);
-  const members = current?.members ?? participants(spec.replicas);
-  const membersVersion = current?.version ?? "0";
-  const initializedAt = decideInitializedAt(observed, members, context);
-  const rejoin = decideRejoinEmpty(observed, members, initializedAt, context.rejoinRequested);
   const adminSecret =
     observed.adminPassword !== null ? "existing" : ensembleExists(observed) ? "missing" : "create";
+  const steady = { state: "steady" } as const;
+  // Paused: nothing is built, so no members are invented for an ensemble that does not exist.
+  if (spec.paused) {
+    const members = current?.members ?? [];
+    return {
+      type: "Paused",
+      members,
+      membersVersion: current?.version ?? "0",
+      joining: null,
+      statefulSetReplicas: observed.statefulSet?.spec?.replicas ?? 0,
+      scale: steady,
+      initializedAt: decideInitializedAt(observed, members, context),
+      rejoinEmpty: observed.markers.rejoinEmpty,
+      adminSecret,
+      roll: { state: "current" },
+      blocked: null,
+    };
+  }
+  // No ensemble yet: the spec's members, all pods start together (Parallel).
+  const plan =
+    current === null
+      ? {
+          members: desired,
+          membersVersion: "0",
+          joining: null,
+          statefulSetReplicas: desired.length,
+          scale: steady,
+        }
+      : decideMembership(context.clusterName, desired, observed, current);
+  const initializedAt = decideInitializedAt(observed, plan.members, context);
+  const rejoin = decideRejoinEmpty(observed, plan.members, initializedAt, context.rejoinRequested);
   const base = {
-    members,
-    membersVersion,
+    ...plan,
     initializedAt,
     rejoinEmpty: rejoin.allowed,
     adminSecret,
     roll: { state: "current" },
   } as const;
-  // Paused: nothing is built, so no members are invented for an ensemble that does not exist.
-  if (spec.paused) return { ...base, type: "Paused", members: current?.members ?? [], blocked: null };
-  if (current === null) {
-    // No ensemble yet: members 1..N as participants, all pods start together (Parallel).
-    return { ...base, type: "Bootstrap", blocked: null };
-  }
-  const blocked = decideBlocked(spec, members, rejoin.lost, initializedAt, adminSecret);
-  // A roll restarts members only when nothing else is wrong: what blocks a pass blocks the roll.
-  const roll =
-    blocked === null
-      ? decideRoll(members, observed, {
-          lastRestart: context.lastRestart,
-          slot: context.rollSlot,
-          now: context.now,
-          memberReadyTimeoutMs: context.memberReadyTimeoutMs,
-        })
-      : base.roll;
-  return { ...base, type: "Keep", blocked, roll };
+  if (current === null) return { ...base, type: "Bootstrap", blocked: null };
+  const blocked = decideBlocked(rejoin.lost, initializedAt, adminSecret);
+  // What blocks a pass holds every change of membership and every restart.
+  if (blocked !== null) return { ...base, ...holdMembership(observed, plan), type: "Keep", blocked };
+  // A pass that changes membership restarts nothing; while a step waits, the roll may go on (it
+  // restarts a joiner that cannot start, or a member down, first).
+  const acting =
+    plan.scale.state !== "steady" && plan.scale.state !== "waiting" && plan.scale.state !== "refused";
+  const roll = acting
+    ? base.roll
+    : decideRoll(plan.members, observed, {
+        lastRestart: context.lastRestart,
+        slot: context.rollSlot,
+        now: context.now,
+        memberReadyTimeoutMs: context.memberReadyTimeoutMs,
+      });
+  return { ...base, type: "Keep", blocked: null, roll };
+}
+
+/** The plan with every membership action held: the StatefulSet keeps its size, the ConfigMap its joiner. */
+function holdMembership(
+  observed: Observed,
+  plan: Pick<Step, "members" | "membersVersion" | "statefulSetReplicas">,
+): Pick<Step, "members" | "joining" | "statefulSetReplicas" | "scale"> {
+  const joining = observed.markers.joining;
+  const joiner = joining !== null ? observed.membersFile?.members.find((m) => m.id === joining) : undefined;
+  return {
+    members:
+      joiner && !plan.members.some((m) => m.id === joiner.id) ? [...plan.members, joiner] : plan.members,
+    joining: joiner ? joiner.id : null,
+    statefulSetReplicas: observed.statefulSet?.spec?.replicas ?? plan.statefulSetReplicas,
+    scale: { state: "steady" },
+  };
 }
 
 function decideBlocked(
-  spec: ResolvedSpec,
-  members: Member[],
   lost: string[],
   initializedAt: string | null,
   adminSecret: Step["adminSecret"],
@@ -113,12 +163,6 @@ function decideBlocked(
     return {
       reason: "VolumesLost",
       message: `${lost.join(", ")} found an empty data volume, but the ensemble was initialized at ${initializedAt ?? "?"} and too few other members serve for them to resync safely; starting them would risk an empty ensemble that loses every write. Restore the volumes, or re-add them on purpose (docs/operations.md, "Lost volumes")`,
-    };
-  }
-  if (members.length !== spec.replicas) {
-    return {
-      reason: "ScalingNotSupported",
-      message: `spec.replicas is ${spec.replicas} but the ensemble has ${members.length} members; changing membership one server at a time is not implemented in this operator version, so the ensemble is kept as it is`,
     };
   }
   return null;

@@ -1,8 +1,8 @@
 // observe: everything a reconcile pass decides on about one cluster. observeCluster reads the
 // informer caches (pure over them); the pass adds each member's mode from its sidecar and the
 // admin password when the cache has no Secret (reconcile.ts observe), and nothing changes the
-// result afterwards. The committed ensemble config read from ZooKeeper is the `ensemble` field:
-// today always { source: "none" } (membership changes will fill it); decide already takes it.
+// result afterwards. The committed ensemble config, as the members' sidecars report it from
+// ZooKeeper, is the `ensemble` field: membership is decided on it, never on the ConfigMap.
 import type { KubeObject } from "../api/objects.ts";
 import {
   parseMembersFile,
@@ -97,12 +97,14 @@ export type EnsembleObservation =
       members: { id: number; role: "participant" | "observer" }[];
     };
 
-/** What the ConfigMap says besides the members file (CONFIGMAP_KEYS.initializedAt, rejoinEmpty). */
+/** What the ConfigMap says besides the members file (CONFIGMAP_KEYS.initializedAt, rejoinEmpty, joining). */
 export interface EnsembleMarkers {
   /** When the ensemble first reached quorum, null when not recorded. */
   initializedAt: string | null;
   /** Server ids the operator re-adds with an empty data volume. */
   rejoinEmpty: number[];
+  /** The server being added now (CONFIGMAP_KEYS.joining), null when none or unreadable. */
+  joining: number | null;
 }
 
 export interface Observed {
@@ -198,7 +200,12 @@ function readMarkers(data: Record<string, string> | undefined): EnsembleMarkers 
   } catch {
     // A hand-edited value we cannot read: the pass writes its own back.
   }
-  return { initializedAt: initializedAt ? initializedAt : null, rejoinEmpty };
+  const joining = Number(data?.[CONFIGMAP_KEYS.joining]?.trim() ?? "");
+  return {
+    initializedAt: initializedAt ? initializedAt : null,
+    rejoinEmpty,
+    joining: Number.isInteger(joining) && joining > 0 ? joining : null,
+  };
 }
 
 export function readPassword(base64: string | undefined): string | null {

@@ -6,9 +6,11 @@
 //                                         alone (no sidecar request, no API read), terminal
 //   observed = observe(deps, cluster)     reads only, once: the caches, every member's sidecar
 //                                         /status, the admin password; nothing changes it later
-//   step     = decideStep(spec, observed) pure, one step (with the roll: roll.ts)
+//   step     = decideStep(spec, observed) pure, one step (membership: membership.ts, roll: roll.ts)
 //   desired  = buildChildren(...)         pure builders, from the table of child kinds
 //   apply    each child that needs it     server-side apply, one field manager
+//   reconfig the member the step adds or  ZooKeeper's reconfig as the super user, then a quorum
+//            removes                      write (runtime/zk-admin.ts); never retried in the pass
 //   restart  the member the roll chose    the Eviction API, so PodDisruptionBudgets hold
 //   Events   what changed, what is refused
 //   status   = computeStatus(...)         pure; one status apply, only when it changed
@@ -17,6 +19,7 @@
 // are thrown to the work queue, which retries with backoff and is the one place that logs a
 // failed pass. Nothing here catches and continues.
 import type { Logger } from "pino";
+import { memberHost, PORTS, renderServerLine } from "../../../sidecar/src/contract.ts";
 import type { KubeObject } from "../api/objects.ts";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
 import {
@@ -33,6 +36,7 @@ import type { EventInput } from "../runtime/events.ts";
 import type { KubeClient } from "../runtime/kube.ts";
 import type { HandlerResult } from "../runtime/queue.ts";
 import { REJOIN_EMPTY_ANNOTATION, decideStep, type Step } from "./decide.ts";
+import type { ReconfigOutcome } from "./membership.ts";
 import { computeApplyReason, withAppliedHash, type ApplyReason } from "./diff.ts";
 import { childKey, observeCluster, type Caches, type Observed } from "./observe.ts";
 import type { RollOutcome, RollSlots } from "./roll.ts";
@@ -64,6 +68,15 @@ export interface ReconcileDeps {
    * refusal (429: a budget does not allow it now), which the roll waits out.
    */
   evictPod(namespace: string, name: string, uid: string): Promise<"evicted" | "gone" | { refused: string }>;
+  /**
+   * Sends one reconfiguration to the ensemble as ZooKeeper's super user, conditional on the
+   * committed version the step was decided on, then makes a quorum write (runtime/zk-admin.ts).
+   * Resolves with the new committed version, or with ZooKeeper's refusal (a version that moved
+   * on, no quorum for the new config, another reconfig under way) to report; a lost connection
+   * or a timeout is thrown, and the next pass reads the config again before deciding anything.
+   * Unset: membership steps wait (a test without ZooKeeper).
+   */
+  reconfigure?(request: ReconfigureRequest): Promise<ReconfigureResult>;
   /** The limit on clusters rolling at once; unset: no limit. */
   rollSlots?: RollSlots;
   /**
@@ -84,6 +97,20 @@ export interface ReconcileDeps {
   statusRefreshMs?: number;
   now?: () => Date;
 }
+
+/** One reconfiguration, as the pass asks the runtime to send it. */
+export interface ReconfigureRequest {
+  /** `host:port` of the members that stay (stable DNS names), one of which takes the request. */
+  hosts: string[];
+  password: string;
+  /** Whole server lines to add (`server.N=HOST:QUORUM:ELECTION:ROLE;CLIENT`). */
+  add?: string[];
+  /** Server ids to remove. */
+  remove?: number[];
+  fromVersion: string;
+}
+
+export type ReconfigureResult = { version: string } | { refused: string };
 
 /** Default of ReconcileDeps.statusRefreshMs. */
 export const STATUS_REFRESH_MS = 30_000;
@@ -150,6 +177,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const lastRestart = deps.restartLog?.get(key) ?? cluster.status?.lastRestart ?? null;
   // From reading the roll slot to taking it, nothing awaits: no other pass can take it between.
   const step = decideStep(spec, observed, {
+    clusterName: name,
     recordedInitializedAt: cluster.status?.initializedAt ?? null,
     rejoinRequested: parseIds(cluster.metadata.annotations?.[REJOIN_EMPTY_ANNOTATION]),
     now: now(),
@@ -176,9 +204,13 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
                 : null,
           initializedAt: step.initializedAt,
           rejoinEmpty: step.rejoinEmpty,
+          joining: step.joining,
+          statefulSetReplicas: step.statefulSetReplicas,
           clusterDomain: deps.clusterDomain,
         });
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
+  const reconfig: ReconfigOutcome =
+    refused === null ? await changeMembership(deps, log, cluster, step, observed) : { state: "none" };
   // Not in a pass that changed the StatefulSet: the roll was decided against its old template.
   const rollOutcome =
     refused === null && !applied.some((a) => a.child.startsWith("StatefulSet/"))
@@ -197,6 +229,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     applyError: refused,
     changed,
     roll: rollOutcome,
+    reconfig,
     lastRestart: restarted ?? lastRestart,
     clusterDomain: deps.clusterDomain,
     now: now(),
@@ -221,12 +254,18 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   // Modes change without any Kubernetes event (a leader election), and a Secret a person
   // recreates by hand carries none of our labels, so no informer sees it: look again soon.
   const refreshMs = deps.statusRefreshMs ?? STATUS_REFRESH_MS;
-  const result: HandlerResult =
-    step.roll.state !== "current" && step.roll.state !== "halted"
-      ? { outcome: "requeue", requeueAfterMs: Math.min(refreshMs, ROLL_REFRESH_MS) }
-      : observed.modes !== null || step.adminSecret === "missing"
-        ? { outcome: "requeue", requeueAfterMs: refreshMs }
-        : { outcome: "success" };
+  // A membership step in progress, like a roll, shows its progress only in the sidecars' answers
+  // (without a committed config to decide on, the next pod or sidecar event brings one).
+  const moving =
+    (step.roll.state !== "current" && step.roll.state !== "halted") ||
+    (step.scale.state !== "steady" &&
+      step.scale.state !== "refused" &&
+      observed.ensemble.source === "zookeeper");
+  const result: HandlerResult = moving
+    ? { outcome: "requeue", requeueAfterMs: Math.min(refreshMs, ROLL_REFRESH_MS) }
+    : observed.modes !== null || step.adminSecret === "missing"
+      ? { outcome: "requeue", requeueAfterMs: refreshMs }
+      : { outcome: "success" };
   return { ...result, changed, statusWritten, step };
 }
 
@@ -246,6 +285,63 @@ async function observe(deps: ReconcileDeps, cluster: ZooKeeperCluster): Promise<
   return reports === null
     ? { ...cached, adminPassword }
     : { ...cached, adminPassword, modes: reports.modes, ensemble: reports.ensemble, sync: reports.sync };
+}
+
+/**
+ * Sends the reconfiguration the step chose (add the joiner, or remove the highest member), to the
+ * members that stay, and reports it in an Event. A refusal from ZooKeeper is reported, not thrown:
+ * the next pass reads the committed config again and decides anew.
+ */
+async function changeMembership(
+  deps: ReconcileDeps,
+  log: Logger,
+  cluster: ZooKeeperCluster,
+  step: Step,
+  observed: Observed,
+): Promise<ReconfigOutcome> {
+  const scale = step.scale;
+  if (scale.state !== "add" && scale.state !== "remove") return { state: "none" };
+  if (!deps.reconfigure || observed.adminPassword === null) return { state: "none" };
+  const name = cluster.metadata.name ?? "";
+  const namespace = cluster.metadata.namespace ?? "";
+  const host = (id: number): string =>
+    memberHost(name, id, namespace, childNames(name).headless, deps.clusterDomain);
+  const member = scale.state === "add" ? scale.joiner : scale.member;
+  const staying = step.members.filter((m) => m.id !== member.id);
+  const request: ReconfigureRequest = {
+    hosts: staying.map((m) => `${host(m.id)}:${PORTS.client}`),
+    password: observed.adminPassword,
+    fromVersion: scale.fromVersion,
+    ...(scale.state === "add"
+      ? { add: [renderServerLine(member.id, host(member.id), member.role)] }
+      : { remove: [member.id] }),
+  };
+  const result = await deps.reconfigure(request);
+  const pod = `${name}-${member.id - 1}`;
+  if ("refused" in result) {
+    log.warn({ step: scale.state, server: member.id, refusal: result.refused }, "reconfig refused");
+    await deps.recordEvent(cluster, {
+      type: "Warning",
+      reason: "ReconfigRefused",
+      action: "Reconfigure",
+      note: `ZooKeeper refused to ${scale.state} server ${member.id} (${pod}): ${result.refused}; the next pass reads the committed config again`,
+    });
+    return { state: "refused", message: result.refused };
+  }
+  log.info(
+    { step: scale.state, server: member.id, role: member.role, from: scale.fromVersion, to: result.version },
+    scale.state === "add" ? "added member" : "removed member",
+  );
+  await deps.recordEvent(cluster, {
+    type: "Normal",
+    reason: scale.state === "add" ? "MemberAdded" : "MemberRemoved",
+    action: "Reconfigure",
+    note:
+      scale.state === "add"
+        ? `Added server ${member.id} (${pod}) as ${member.role}: committed config version ${result.version} (from ${scale.fromVersion})`
+        : `Removed server ${member.id} (${pod}): committed config version ${result.version} (from ${scale.fromVersion}); the StatefulSet shrinks next`,
+  });
+  return { state: "committed", version: result.version };
 }
 
 /**
@@ -380,6 +476,22 @@ async function recordPassEvents(
       reason: "RejoinEmpty",
       action: "Repair",
       note: `${cluster.metadata.name ?? ""}-${id - 1} lost its data volume; re-added empty, it resyncs from the leader`,
+    });
+  }
+  if (step.scale.state === "grow" || step.scale.state === "shrink") {
+    await deps.recordEvent(cluster, {
+      type: "Normal",
+      reason: step.scale.state === "grow" ? "MemberJoining" : "ScaledDown",
+      action: "Scale",
+      note: step.scale.message,
+    });
+  }
+  if (step.scale.state === "refused") {
+    await deps.recordEvent(cluster, {
+      type: "Warning",
+      reason: "MembershipChangeRefused",
+      action: "Scale",
+      note: step.scale.message,
     });
   }
   if (step.roll.state === "halted") {

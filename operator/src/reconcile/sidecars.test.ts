@@ -104,6 +104,15 @@ describe("committedConfig", () => {
     expect(c).toMatchObject({ source: "zookeeper", configVersion: "200000001" });
   });
 
+  test("without a leader, of equal versions the view most members share: not a joiner's own", () => {
+    const c = committedConfig([
+      withConfig("follower", "100000000", [1, 2, 3, 4]),
+      withConfig("follower", "100000000", [1, 2, 3]),
+      withConfig("follower", "100000000", [1, 2, 3]),
+    ]);
+    expect(c).toMatchObject({ configVersion: "100000000", members: [{ id: 1 }, { id: 2 }, { id: 3 }] });
+  });
+
   test("nobody serving, or no config: none", () => {
     expect(committedConfig([status("not-serving"), status("unreachable")])).toEqual({ source: "none" });
     expect(committedConfig([])).toEqual({ source: "none" });

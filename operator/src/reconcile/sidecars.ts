@@ -61,7 +61,9 @@ export function syncOf(statuses: ReadonlyMap<number, SidecarStatus>): SyncObserv
 
 /**
  * The committed ensemble config from the sidecars' answers: the leader's, since it is the one
- * that commits; without a leader, the newest any serving member reports. Pure.
+ * that commits; without a leader, the newest any serving member reports, and of equal versions the
+ * one most members report (a joiner's own view, the committed members plus itself, carries the
+ * committed version until it is added). Pure.
  */
 export function committedConfig(statuses: readonly SidecarStatus[]): EnsembleObservation {
   const withConfig = statuses.filter(
@@ -69,9 +71,13 @@ export function committedConfig(statuses: readonly SidecarStatus[]): EnsembleObs
       s.serving && s.config !== null && s.config.version !== null,
   );
   const leader = withConfig.find((s) => s.mode === "leader");
-  const newest = [...withConfig].sort((a, b) =>
-    BigInt(`0x${b.config.version}`) > BigInt(`0x${a.config.version}`) ? 1 : -1,
-  )[0];
+  const key = (s: (typeof withConfig)[number]): string => JSON.stringify(s.config.members.map((m) => m.id));
+  const reporters = (s: (typeof withConfig)[number]): number =>
+    withConfig.filter((o) => o.config.version === s.config.version && key(o) === key(s)).length;
+  const newest = [...withConfig].sort((a, b) => {
+    const [va, vb] = [BigInt(`0x${a.config.version}`), BigInt(`0x${b.config.version}`)];
+    return va !== vb ? (vb > va ? 1 : -1) : reporters(b) - reporters(a);
+  })[0];
   const chosen = leader ?? newest;
   if (!chosen) return { source: "none" };
   return {

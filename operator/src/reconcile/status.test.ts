@@ -41,6 +41,9 @@ const keep: Step = {
   type: "Keep",
   members: participants(3),
   membersVersion: "0",
+  joining: null,
+  statefulSetReplicas: 3,
+  scale: { state: "steady" },
   blocked: null,
   adminSecret: "existing",
   initializedAt: null,
@@ -157,10 +160,71 @@ describe("computeStatus", () => {
   });
 
   test("a refused step: Progressing=False with its reason", () => {
-    const blocked: Step = { ...keep, blocked: { reason: "ScalingNotSupported", message: "m" } };
+    const blocked: Step = { ...keep, blocked: { reason: "VolumesLost", message: "m" } };
     expect(conditions([pod(1, true), pod(2, true), pod(3, true)], blocked).Progressing).toBe(
-      "False/ScalingNotSupported",
+      "False/VolumesLost",
     );
+  });
+
+  test("membership: a step under way is Progressing=True/Scaling, a refused one False/ScalingRefused", () => {
+    const all = [pod(1, true), pod(2, true), pod(3, true)];
+    const growing: Step = {
+      ...keep,
+      members: participants(4),
+      joining: 4,
+      statefulSetReplicas: 4,
+      scale: { state: "grow", joiner: { id: 4, role: "participant" }, message: "creating zk-3" },
+    };
+    expect(conditions(all, growing).Progressing).toBe("True/Scaling");
+    const refused: Step = { ...keep, scale: { state: "refused", message: "waiting for zk-2 to serve" } };
+    expect(conditions(all, refused).Progressing).toBe("False/ScalingRefused");
+  });
+
+  test("status.members: the committed members with role, mode and synced; a joiner is not one yet", () => {
+    const o = observation({
+      ...observed([pod(1, true), pod(2, true), pod(3, true), pod(4, true)]),
+      ensemble: {
+        source: "zookeeper",
+        configVersion: "100000002",
+        members: [...participants(2), { id: 3, role: "observer" }],
+      },
+      modes: new Map([
+        [1, "leader"],
+        [2, "follower"],
+        [3, "observer"],
+        [4, "follower"],
+      ] as const),
+      sync: {
+        zxids: new Map([
+          [1, "0x100000009"],
+          [2, "0x100000009"],
+          [3, "0x0"],
+          [4, "0x100000009"],
+        ]),
+        syncedFollowers: 1,
+      },
+    });
+    const step: Step = {
+      ...keep,
+      members: [...participants(2), { id: 3, role: "observer" }, { id: 4, role: "participant" }],
+      joining: 4,
+    };
+    const s = computeStatus({
+      cluster,
+      observed: o,
+      step,
+      invalid: null,
+      changed: [],
+      clusterDomain: "cluster.local",
+      now,
+    });
+    expect(s.members).toEqual([
+      { id: 1, pod: "zk-0", role: "participant", mode: "leader", ready: true, synced: true },
+      { id: 2, pod: "zk-1", role: "participant", mode: "follower", ready: true, synced: true },
+      { id: 3, pod: "zk-2", role: "observer", mode: "observer", ready: true, synced: false },
+    ]);
+    expect(s.replicas).toBe(3);
+    expect(s.ensembleConfigVersion).toBe("100000002");
   });
 
   test("members on an older pod template: upToDate, updatedReplicas, and Progressing says so", () => {
@@ -336,7 +400,6 @@ describe("computeStatus", () => {
       status: "True",
       reason: "VolumesLost",
     });
-    expect(degraded({ reason: "ScalingNotSupported", message: "m" })).toMatchObject({ status: "False" });
   });
 
   test("initializedAt: from the step, else kept from the last status", () => {
@@ -374,9 +437,9 @@ describe("computeStatus", () => {
       version: "3.9.4",
       connectionString: "zk-client.ns.svc.example.local:2181",
       members: [
-        { id: 1, pod: "zk-0", role: "unknown", ready: true },
-        { id: 2, pod: "zk-1", role: "down", ready: false },
-        { id: 3, pod: "zk-2", role: "down", ready: false },
+        { id: 1, pod: "zk-0", role: "participant", mode: "unknown", ready: true, synced: false },
+        { id: 2, pod: "zk-1", role: "participant", mode: "down", ready: false, synced: false },
+        { id: 3, pod: "zk-2", role: "participant", mode: "down", ready: false, synced: false },
       ],
     });
     expect(s.leader).toBeUndefined();
@@ -399,7 +462,7 @@ describe("computeStatus", () => {
       clusterDomain: "cluster.local",
       now,
     });
-    expect(s.members?.map((m) => m.role)).toEqual(["follower", "leader", "unknown"]);
+    expect(s.members?.map((m) => m.mode)).toEqual(["follower", "leader", "unknown"]);
     expect(s.leader).toBe("zk-1");
   });
 
@@ -413,7 +476,7 @@ describe("computeStatus", () => {
       clusterDomain: "cluster.local",
       now,
     });
-    expect(s.members?.map((m) => m.role)).toEqual(["down", "down", "down"]);
+    expect(s.members?.map((m) => m.mode)).toEqual(["down", "down", "down"]);
     expect(s.leader).toBeUndefined();
   });
 

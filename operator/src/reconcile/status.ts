@@ -20,6 +20,8 @@ import type {
 import type { ResolveReason } from "../api/resolve.ts";
 import type { Step } from "./decide.ts";
 import type { RollOutcome } from "./roll.ts";
+import { ensembleView } from "./ensemble-view.ts";
+import type { ReconfigOutcome } from "./membership.ts";
 import type { Observed } from "./observe.ts";
 import { canonicalJson } from "./diff.ts";
 
@@ -66,9 +68,17 @@ export const CONDITION_REASONS = {
       when: "members found empty data volumes in an initialized ensemble and cannot resync safely",
     },
     Paused: { status: "False", when: "`spec.paused` is true: status is reported, nothing is changed" },
-    ScalingNotSupported: {
+    Scaling: {
+      status: "True",
+      when: "the committed members differ from the spec: one server is added or removed at a time through ZooKeeper's dynamic reconfiguration; the message names the step, or what it waits for",
+    },
+    ScalingRefused: {
       status: "False",
-      when: "`spec.replicas` differs from the ensemble's members; this version keeps the ensemble as it is",
+      when: "the next membership step would risk the quorum (a member is down or not in sync); the message says who, and the step proceeds by itself once that changes",
+    },
+    ReconfigRefused: {
+      status: "False",
+      when: "ZooKeeper refused the last reconfiguration (the message is its answer); the next pass reads the committed config again and decides anew",
     },
     InvalidSpec: { status: "False", when: "the spec fails a check the schema cannot express" },
     UnsupportedSpec: {
@@ -123,6 +133,8 @@ export interface StatusInput {
   changed: string[];
   /** What the pass did about the roll (members evicted, an eviction refused). */
   roll?: RollOutcome;
+  /** The reconfiguration the pass sent, and how it ended. */
+  reconfig?: ReconfigOutcome;
   /** The member restarted last (this pass's, else the one recorded before), shown as status.lastRestart. */
   lastRestart?: LastRestart | null;
   clusterDomain: string;
@@ -136,18 +148,29 @@ export function quorumSize(members: number): number {
 export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const { cluster, observed, step, invalid, changed, applyError } = input;
   const name = cluster.metadata.name ?? "";
-  const memberList = step?.members ?? observed.membersFile?.members ?? [];
+  // The committed members: a server joining now is not one until ZooKeeper has added it.
+  const memberList = (step?.members ?? observed.membersFile?.members ?? []).filter(
+    (m) => m.id !== (step?.joining ?? observed.markers.joining),
+  );
   const podsById = new Map(observed.pods.map((p) => [p.id, p]));
   const modes = observed.modes;
   const updateRevision = observed.statefulSet?.status?.updateRevision;
+  const view = ensembleView(memberList, observed, podsById);
 
   const members: MemberStatus[] = memberList.map((m) => {
     const pod = podsById.get(m.id);
     const ready = pod?.ready === true && !pod.deleting;
     // The mode its sidecar reported; a member whose sidecar was not asked or did not answer is
     // unknown when its pod is ready (it serves, but in which role is not known), else down.
-    const role = modes?.get(m.id) ?? (ready ? "unknown" : "down");
-    const member: MemberStatus = { id: m.id, pod: `${name}-${m.id - 1}`, role, ready };
+    const mode = modes?.get(m.id) ?? (ready ? "unknown" : "down");
+    const member: MemberStatus = {
+      id: m.id,
+      pod: `${name}-${m.id - 1}`,
+      role: m.role,
+      mode,
+      ready,
+      synced: view.caughtUp(m.id),
+    };
     if (pod?.revision && updateRevision) member.upToDate = pod.revision === updateRevision;
     return member;
   });
@@ -155,7 +178,8 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
   const total = members.length;
   const ready = members.filter((m) => m.ready).length;
   const quorum = quorumSize(total);
-  const leader = members.find((m) => m.role === "leader")?.pod;
+  const leader = members.find((m) => m.mode === "leader")?.pod;
+  const scale = step?.scale;
   const roll = step?.roll;
   const lastRestart = input.lastRestart ?? null;
   // The members the roll has taken down on purpose: the one restarted last, and this pass's.
@@ -197,6 +221,10 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     conds.push(condition("Progressing", "ApplyFailed", `${applyError.child}: ${applyError.message}`));
   } else if (step?.blocked) {
     conds.push(condition("Progressing", step.blocked.reason, step.blocked.message));
+  } else if (input.reconfig?.state === "refused") {
+    conds.push(condition("Progressing", "ReconfigRefused", input.reconfig.message));
+  } else if (scale?.state === "refused") {
+    conds.push(condition("Progressing", "ScalingRefused", scale.message));
   } else if (roll?.state === "halted") {
     conds.push(condition("Progressing", "RollHalted", roll.message));
   } else if (input.roll?.evictionRefused && roll && roll.state !== "current") {
@@ -212,6 +240,10 @@ export function computeStatus(input: StatusInput): ZooKeeperClusterStatus {
     conds.push(condition("Progressing", "RollQueued", roll.message));
   } else if (roll?.state === "restart" || roll?.state === "waiting") {
     conds.push(condition("Progressing", "RollingRestart", roll.message));
+  } else if (scale && scale.state !== "steady") {
+    const done =
+      input.reconfig?.state === "committed" ? ` (committed: config version ${input.reconfig.version})` : "";
+    conds.push(condition("Progressing", "Scaling", `${scale.message}${done}`));
   } else if (ready < total) {
     // The same answer on the pass that creates the children and on the ones after it, so a new
     // cluster costs one status write, not one per pass.

@@ -36,6 +36,8 @@ export interface ControllerOptions {
   maxConcurrentRolls?: number;
   /** How long a restarted member may take to serve and sync before its roll halts. */
   memberReadyTimeoutMs?: number;
+  /** Sends a membership step's reconfig (runtime/reconfigure.ts); unset: membership steps wait. */
+  reconfigure?: ReconcileDeps["reconfigure"];
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   onResult?: (outcome: Outcome, seconds: number) => void;
 }
@@ -330,6 +332,7 @@ export class Controller {
       clusterDomain: options.clusterDomain,
       ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),
       ...(options.readSidecarStatus ? { readSidecarStatus: options.readSidecarStatus } : {}),
+      ...(options.reconfigure ? { reconfigure: options.reconfigure } : {}),
       ...(options.statusRefreshMs !== undefined ? { statusRefreshMs: options.statusRefreshMs } : {}),
     };
   }

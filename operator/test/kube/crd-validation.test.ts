@@ -68,6 +68,16 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1",
   },
   { what: "too many replicas", spec: { replicas: 256 }, message: "should be less than or equal to 255" },
+  {
+    what: "negative observers",
+    spec: { observers: -1 },
+    message: "spec.observers in body should be greater than or equal to 0",
+  },
+  {
+    what: "replicas and observers beyond server id 255",
+    spec: { replicas: 200, observers: 56 },
+    message: "replicas + observers must not exceed 255: server ids run from 1 to 255",
+  },
   { what: "an empty image", spec: { image: "" }, message: "spec.image: Invalid value" },
   {
     what: "an image with a space",
@@ -337,6 +347,7 @@ describe("valid specs", () => {
     const created = await create(cluster("defaults", {}));
     expect(created.spec).toEqual({
       replicas: 3,
+      observers: 0,
       image: "docker.io/library/zookeeper:3.9.4",
       imagePullPolicy: "IfNotPresent",
       config: {

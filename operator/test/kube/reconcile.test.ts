@@ -142,9 +142,9 @@ describe("a new ZooKeeperCluster", () => {
       version: "3.9.4",
       connectionString: `zk-a-client.${namespace}.svc.cluster.local:2181`,
       members: [
-        { id: 1, pod: "zk-a-0", role: "down", ready: false },
-        { id: 2, pod: "zk-a-1", role: "down", ready: false },
-        { id: 3, pod: "zk-a-2", role: "down", ready: false },
+        { id: 1, pod: "zk-a-0", role: "participant", mode: "down", ready: false, synced: false },
+        { id: 2, pod: "zk-a-1", role: "participant", mode: "down", ready: false, synced: false },
+        { id: 3, pod: "zk-a-2", role: "participant", mode: "down", ready: false, synced: false },
       ],
     });
     expect(condition(cluster, "Available")).toMatchObject({ status: "False", reason: "QuorumNotReady" });
@@ -269,17 +269,16 @@ describe("a change of a user-facing field", () => {
     else expect(hashAfter).toBe(hashBefore);
   });
 
-  test("a replicas change is refused visibly: the ensemble is kept and the status says why", async () => {
+  test("a replicas change waits, visibly, while no member reports the committed config: nothing is changed", async () => {
     const before = await children("zk-b");
     await patchCluster("zk-b", { spec: { replicas: 3, disruptionBudget: { maxUnavailable: 1 } } });
-    const c = await waitFor("Progressing=False ScalingNotSupported", async () => {
+    // No ZooKeeper runs here: membership is decided on the committed config only, never the ConfigMap.
+    const c = await waitFor("Progressing=True Scaling", async () => {
       const x = await getCluster("zk-b");
-      return condition(x, "Progressing")?.reason === "ScalingNotSupported" ? x : undefined;
+      return condition(x, "Progressing")?.reason === "Scaling" ? x : undefined;
     });
-    expect(condition(c, "Progressing")?.status).toBe("False");
-    expect(condition(c, "Progressing")?.message).toContain(
-      "spec.replicas is 3 but the ensemble has 5 members",
-    );
+    expect(condition(c, "Progressing")?.status).toBe("True");
+    expect(condition(c, "Progressing")?.message).toContain("no member reports the committed ensemble config");
     await waitQuiet(op);
     const after = await children("zk-b");
     expect(version(after.get("StatefulSet/zk-b"))).toBe(version(before.get("StatefulSet/zk-b")));

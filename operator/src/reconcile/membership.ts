@@ -1,0 +1,265 @@
+// decideMembership: the one membership step a pass takes toward the spec, through ZooKeeper's
+// dynamic reconfiguration, one server at a time. Pure. The rules (docs/operations.md "Scaling"),
+// each from an outage elsewhere:
+//
+//   - the membership decided on is the ensemble's committed config (the leader's `conf`, through
+//     its sidecar), never the operator's ConfigMap: that is only what a new pod bootstraps from,
+//     and an edit of it is drift that the pass restores;
+//   - servers leave from the highest id and join at the next one, because a StatefulSet grows and
+//     shrinks only at its end; a server whose role must change leaves and joins again;
+//   - scale up by one: grow the StatefulSet by one pod, which starts from the committed members
+//     plus itself (never two joiners at once) and syncs as a non-voting follower; only then
+//     `reconfig -add` it; the next step waits until the leader counts it synced;
+//   - scale down by one: `reconfig -remove` the highest id, then a quorum write, and only when
+//     the removal is committed shrink the StatefulSet (its pod runs on as a non-voter meanwhile);
+//   - a reconfiguration is sent only when every other member serves and is in sync with the
+//     leader: the new configuration then has a ready majority, and nothing is lost if the leader
+//     changes hands. A member that is down makes the step a refusal that says who and why;
+//   - anything an interrupted step left is finished or undone by the same rules: a pod beyond
+//     the committed members goes (the StatefulSet shrinks to them), a member without a pod gets
+//     it back, a joiner that is no longer wanted is never added.
+import type { Member } from "../../../sidecar/src/contract.ts";
+import { JOINING_ANNOTATION } from "../builders/labels.ts";
+import { ensembleView, whyNotNow } from "./ensemble-view.ts";
+import type { Observed } from "./observe.ts";
+
+/** The membership the spec asks for: participants 1..replicas, then observers. */
+export function desiredMembers(replicas: number, observers: number): Member[] {
+  return Array.from({ length: replicas + observers }, (_, i) => ({
+    id: i + 1,
+    role: i < replicas ? ("participant" as const) : ("observer" as const),
+  }));
+}
+
+export type Scale =
+  /** The committed members are the desired ones and the StatefulSet runs exactly them. */
+  | { state: "steady" }
+  /** Create the joiner's pod (the StatefulSet grows to its ordinal); it syncs as a non-voter. */
+  | { state: "grow"; joiner: Member; message: string }
+  /** The joiner has synced: `reconfig -add` it, conditional on the committed version. */
+  | { state: "add"; joiner: Member; fromVersion: string; message: string }
+  /** `reconfig -remove` the highest id, conditional on the committed version. */
+  | { state: "remove"; member: Member; fromVersion: string; message: string }
+  /** The committed config no longer lists the pods beyond `replicas`: the StatefulSet shrinks. */
+  | { state: "shrink"; replicas: number; removed: string[]; message: string }
+  /** A step is under way (a joiner starting or syncing, a member catching up); nothing to send yet. */
+  | { state: "waiting"; message: string }
+  /** The next step would risk the quorum now (a member down or not in sync); says who and why. */
+  | { state: "refused"; message: string };
+
+/** What a pass did about membership: the reconfiguration it sent, and how it ended. */
+export type ReconfigOutcome =
+  { state: "none" } | { state: "committed"; version: string } | { state: "refused"; message: string };
+
+export interface MembershipPlan {
+  /** What the ConfigMap publishes for new pods: the committed members, plus the joiner. */
+  members: Member[];
+  /** Their config version: the committed one ("0" before the ensemble ever answered). */
+  membersVersion: string;
+  /** The server being added now (CONFIGMAP_KEYS.joining), null when none. */
+  joining: number | null;
+  /** The StatefulSet's size: one pod per member up to the highest id (and the joiner). */
+  statefulSetReplicas: number;
+  scale: Scale;
+}
+
+const maxId = (members: readonly Member[]): number => Math.max(0, ...members.map((m) => m.id));
+const describe = (m: Member): string => `server ${m.id} (${m.role})`;
+
+/**
+ * The step toward `desired` from the ensemble's committed config. `current` is what the pass
+ * would keep when the committed config is not known (no member answered): then nothing changes.
+ */
+export function decideMembership(
+  clusterName: string,
+  desired: readonly Member[],
+  observed: Observed,
+  current: { members: Member[]; version: string },
+): MembershipPlan {
+  const stsReplicas = observed.statefulSet?.spec?.replicas;
+  const pods = new Map(observed.pods.map((p) => [p.id, p]));
+  const podName = (id: number): string => `${clusterName}-${id - 1}`;
+  // Which joiner the StatefulSet grew for: read from the StatefulSet itself, so that its size and
+  // its joiner are seen together (the ConfigMap's `joining` may reach the cache later or earlier).
+  const joiningMarker = joiningOf(observed);
+  if (observed.ensemble.source !== "zookeeper") {
+    // Without the committed config no step is safe; keep what runs, including a joiner's pod.
+    const keep = {
+      members: current.members,
+      membersVersion: current.version,
+      joining: joiningMarker,
+      statefulSetReplicas: stsReplicas ?? maxId(current.members),
+    };
+    const differs = !sameMembers(current.members, desired);
+    return {
+      ...keep,
+      scale: differs
+        ? {
+            state: "waiting",
+            message:
+              "no member reports the committed ensemble config (none serves, or their sidecars do not answer); membership changes wait for it",
+          }
+        : { state: "steady" },
+    };
+  }
+  const committed = observed.ensemble.members.map((m) => ({ id: m.id, role: m.role }));
+  const version = observed.ensemble.configVersion;
+  const view = ensembleView(committed, observed, pods);
+  const inDesired = (m: Member): boolean => desired.some((d) => d.id === m.id && d.role === m.role);
+  const base = { members: committed, membersVersion: version, joining: null };
+  const extra = committed.some((m) => !inDesired(m));
+  const joiner = extra ? undefined : desired.find((d) => !committed.some((c) => c.id === d.id));
+
+  // Pods beyond the committed members go first (a server removed a moment ago, a joiner no longer
+  // wanted, a pod at the joiner's ordinal from before this join): only the joiner whose pod was
+  // started for this join (the ConfigMap names it) stays. A member without a pod gets it back.
+  const keep = Math.max(
+    maxId(committed),
+    joiner !== undefined && joiningMarker === joiner.id ? joiner.id : 0,
+  );
+  if ((stsReplicas ?? keep) > keep) {
+    const removed = observed.pods.filter((p) => p.id > keep).map((p) => p.name);
+    return {
+      ...base,
+      statefulSetReplicas: keep,
+      scale: {
+        state: "shrink",
+        replicas: keep,
+        removed,
+        message: `shrinking the StatefulSet to ${keep} pods: the committed config (version ${version}) does not list ${removed.length > 0 ? removed.join(", ") : `ordinals ${keep} and above`}${joiner !== undefined && keep < joiner.id ? `; ${podName(joiner.id)} starts again, clean, to join as ${describe(joiner)}` : ""}`,
+      },
+    };
+  }
+
+  // Down first: a committed member that is not wanted (or not in its wanted role) leaves, from the
+  // highest id, because only the StatefulSet's last pod can go.
+  if (extra) {
+    const target = committed.reduce((a, b) => (b.id > a.id ? b : a));
+    const plan = { ...base, statefulSetReplicas: Math.max(stsReplicas ?? 0, maxId(committed)) };
+    if (!committed.some((m) => m.role === "participant" && m.id !== target.id)) {
+      return {
+        ...plan,
+        scale: {
+          state: "refused",
+          message: `removing ${describe(target)} would leave the ensemble without a voting member; spec.replicas must be at least 1`,
+        },
+      };
+    }
+    const blocker = whyNotNow(target, committed, view);
+    if (blocker !== null) {
+      // Down members make it a refusal; a member still catching up is a wait.
+      const down = committed.some((m) => m.id !== target.id && !view.serving(m.id));
+      const text = `${blocker}: ${describe(target)} (${podName(target.id)}) is removed only while every other member serves and is in sync with the leader, so that the new configuration keeps a ready majority`;
+      return {
+        ...plan,
+        scale: down ? { state: "refused", message: text } : { state: "waiting", message: text },
+      };
+    }
+    return {
+      ...plan,
+      scale: {
+        state: "remove",
+        member: target,
+        fromVersion: version,
+        message: `removing ${describe(target)} (${podName(target.id)}) from the ensemble (config version ${version})`,
+      },
+    };
+  }
+
+  // Up: the lowest wanted id the committed config lacks joins next, one at a time.
+  if (joiner !== undefined) {
+    const plan: Omit<MembershipPlan, "scale"> = {
+      ...base,
+      members: [...committed, joiner],
+      joining: joiner.id,
+      statefulSetReplicas: Math.max(maxId(committed), joiner.id),
+    };
+    // The leader does not count a non-voting joiner among its synced followers.
+    const asNonVoter = { ...joiner, role: "observer" as const };
+    const blocker = whyNotNow(asNonVoter, [...committed, asNonVoter], view);
+    const pod = pods.get(joiner.id);
+    const started = joiningMarker === joiner.id;
+    if (blocker !== null && committed.some((m) => !view.serving(m.id))) {
+      // Nothing new starts while a member is down; a joiner already started stays as it is.
+      return {
+        ...plan,
+        members: started ? plan.members : committed,
+        joining: started ? joiner.id : null,
+        statefulSetReplicas: Math.max(stsReplicas ?? 0, maxId(committed)),
+        scale: {
+          state: "refused",
+          message: `${blocker}: ${describe(joiner)} is added only while every member serves, so that the new configuration has a ready majority`,
+        },
+      };
+    }
+    if (pod?.deleting) {
+      return {
+        ...plan,
+        scale: { state: "waiting", message: `waiting for ${pod.name}, from before this join, to go` },
+      };
+    }
+    if (pod === undefined || (stsReplicas ?? 0) < joiner.id) {
+      // The next joiner starts only once the last one has been counted in sync by the leader.
+      if (blocker !== null && !started)
+        return {
+          ...base,
+          statefulSetReplicas: maxId(committed),
+          scale: { state: "waiting", message: `${blocker} before ${describe(joiner)} joins` },
+        };
+      return {
+        ...plan,
+        scale: {
+          state: "grow",
+          joiner,
+          message: `creating ${podName(joiner.id)} to join as ${describe(joiner)}; it syncs with the leader before it is added`,
+        },
+      };
+    }
+    if (!view.caughtUp(joiner.id)) {
+      const why = pod.failure
+        ? `container ${pod.failure.container}: ${pod.failure.reason}${pod.failure.message ? `: ${pod.failure.message}` : ""}`
+        : view.serving(joiner.id)
+          ? "catching up with the leader"
+          : "starting";
+      return {
+        ...plan,
+        scale: {
+          state: "waiting",
+          message: `waiting for ${pod.name} (${describe(joiner)}) to sync with the leader as a non-voting member (${why})`,
+        },
+      };
+    }
+    if (blocker !== null) {
+      return {
+        ...plan,
+        scale: { state: "waiting", message: `${blocker} before adding ${describe(joiner)}` },
+      };
+    }
+    return {
+      ...plan,
+      scale: {
+        state: "add",
+        joiner,
+        fromVersion: version,
+        message: `adding ${describe(joiner)} (${pod.name}), which has synced with the leader (config version ${version})`,
+      },
+    };
+  }
+
+  return { ...base, statefulSetReplicas: maxId(committed), scale: { state: "steady" } };
+}
+
+function joiningOf(observed: Observed): number | null {
+  const text = observed.statefulSet?.metadata?.annotations?.[JOINING_ANNOTATION];
+  const id = Number(text);
+  return text !== undefined && Number.isInteger(id) && id > 0 ? id : null;
+}
+
+function sameMembers(a: readonly Member[], b: readonly Member[]): boolean {
+  const key = (ms: readonly Member[]): string =>
+    [...ms]
+      .sort((x, y) => x.id - y.id)
+      .map((m) => `${m.id}:${m.role}`)
+      .join(",");
+  return key(a) === key(b);
+}
