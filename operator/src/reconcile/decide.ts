@@ -60,6 +60,8 @@ export interface DecideContext {
   rollSlot: RollSlot;
   /** How long a restarted member may take to serve and sync before the roll halts. */
   memberReadyTimeoutMs: number;
+  /** The committed version this process's last reconfiguration of the cluster produced (membership.ts). */
+  sentConfigVersion?: string | null;
 }
 
 /** A person's override, for after a majority of volumes is lost (docs/operations.md "Lost volumes"). */
@@ -102,7 +104,7 @@ export function decideStep(spec: ResolvedSpec, observed: Observed, context: Deci
           statefulSetReplicas: desired.length,
           scale: steady,
         }
-      : decideMembership(context.clusterName, desired, observed, current);
+      : decideMembership(context.clusterName, desired, observed, current, context.sentConfigVersion ?? null);
   const initializedAt = decideInitializedAt(observed, plan.members, context);
   const rejoin = decideRejoinEmpty(observed, plan.members, initializedAt, context.rejoinRequested);
   const base = {

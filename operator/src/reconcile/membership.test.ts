@@ -299,6 +299,30 @@ describe("decideMembership: one step toward the spec from the committed config",
     );
   });
 
+  test("right after its own reconfig, a pass waits for the members to report the new version instead of deciding the step again", () => {
+    const o = observe({ committed: participants(5), pods: [1, 2, 3, 4, 5], stsReplicas: 5 });
+    const plan = decideMembership(
+      "zk",
+      desiredMembers(3, 0),
+      o,
+      { members: participants(5), version: VERSION },
+      "100000009",
+    );
+    expect(summary(plan)).toBe("waiting | members 1,2,3,4,5 | sts 5");
+    expect(plan.scale.state === "waiting" && plan.scale.message).toBe(
+      "waiting for the members to report config version 100000009, committed a moment ago (they report 100000000)",
+    );
+    // Once they do (or with an older log entry), the next step is decided as usual.
+    const again = decideMembership(
+      "zk",
+      desiredMembers(3, 0),
+      o,
+      { members: participants(5), version: VERSION },
+      VERSION,
+    );
+    expect(summary(again)).toBe("remove 5 | members 1,2,3,4,5 | sts 5");
+  });
+
   test("never removes the last voter", () => {
     const plan = decide(
       1,

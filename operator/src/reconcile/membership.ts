@@ -75,6 +75,12 @@ export function decideMembership(
   desired: readonly Member[],
   observed: Observed,
   current: { members: Member[]; version: string },
+  /**
+   * The committed version this process's last reconfiguration of the cluster produced, null when
+   * none: the sidecars' answers lag a commit by up to a second, and a step must never be decided
+   * again on the config from before it.
+   */
+  sentVersion: string | null = null,
 ): MembershipPlan {
   const stsReplicas = observed.statefulSet?.spec?.replicas;
   const pods = new Map(observed.pods.map((p) => [p.id, p]));
@@ -82,7 +88,12 @@ export function decideMembership(
   // Which joiner the StatefulSet grew for: read from the StatefulSet itself, so that its size and
   // its joiner are seen together (the ConfigMap's `joining` may reach the cache later or earlier).
   const joiningMarker = joiningOf(observed);
-  if (observed.ensemble.source !== "zookeeper") {
+  const reported = observed.ensemble.source === "zookeeper" ? observed.ensemble.configVersion : null;
+  const behind =
+    reported !== null && sentVersion !== null && BigInt(`0x${reported}`) < BigInt(`0x${sentVersion}`)
+      ? { sent: sentVersion, reported }
+      : null;
+  if (observed.ensemble.source !== "zookeeper" || behind !== null) {
     // Without the committed config no step is safe; keep what runs, including a joiner's pod.
     const keep = {
       members: current.members,
@@ -93,13 +104,18 @@ export function decideMembership(
     const differs = !sameMembers(current.members, desired);
     return {
       ...keep,
-      scale: differs
+      scale: behind
         ? {
             state: "waiting",
-            message:
-              "no member reports the committed ensemble config (none serves, or their sidecars do not answer); membership changes wait for it",
+            message: `waiting for the members to report config version ${behind.sent}, committed a moment ago (they report ${behind.reported})`,
           }
-        : { state: "steady" },
+        : differs
+          ? {
+              state: "waiting",
+              message:
+                "no member reports the committed ensemble config (none serves, or their sidecars do not answer); membership changes wait for it",
+            }
+          : { state: "steady" },
     };
   }
   const committed = observed.ensemble.members.map((m) => ({ id: m.id, role: m.role }));

@@ -69,8 +69,10 @@ export interface ReconcileDeps {
    */
   evictPod(namespace: string, name: string, uid: string): Promise<"evicted" | "gone" | { refused: string }>;
   /**
-   * Sends one reconfiguration to the ensemble as ZooKeeper's super user, conditional on the
-   * committed version the step was decided on, then makes a quorum write (runtime/zk-admin.ts).
+   * Sends one reconfiguration to the ensemble as ZooKeeper's super user: reads the committed config
+   * (`/zookeeper/config`) in the same session, refuses if its members are not the ones the step
+   * was decided on, sends the reconfig conditional on its version, then makes a quorum write
+   * (runtime/reconfigure.ts).
    * Resolves with the new committed version, or with ZooKeeper's refusal (a version that moved
    * on, no quorum for the new config, another reconfig under way) to report; a lost connection
    * or a timeout is thrown, and the next pass reads the config again before deciding anything.
@@ -86,6 +88,12 @@ export interface ReconcileDeps {
    * status write, erase it. A new process starts empty and reads the status from a fresh list.
    */
   restartLog?: Map<string, LastRestart>;
+  /**
+   * The committed config version each cluster's last reconfiguration by this process produced, by
+   * `namespace/name`: the sidecars report a commit up to a second later, and the pass after a
+   * step must not decide the same step again on the older config.
+   */
+  reconfigLog?: Map<string, string>;
   /** How long a restarted member may take to serve and sync before the roll halts (default 10 min). */
   memberReadyTimeoutMs?: number;
   log: Logger;
@@ -107,10 +115,16 @@ export interface ReconfigureRequest {
   add?: string[];
   /** Server ids to remove. */
   remove?: number[];
-  fromVersion: string;
+  /** The committed config the step was decided on (from the sidecars): its version and members. */
+  decidedOn: { version: string; members: { id: number; role: "participant" | "observer" }[] };
 }
 
-export type ReconfigureResult = { version: string } | { refused: string };
+/**
+ * The committed version after the change and the one it was made from (`already`: the committed
+ * config had the change before this request; nothing was sent), or ZooKeeper's refusal.
+ */
+export type ReconfigureResult =
+  { version: string; fromVersion: string; already?: boolean } | { refused: string };
 
 /** Default of ReconcileDeps.statusRefreshMs. */
 export const STATUS_REFRESH_MS = 30_000;
@@ -138,6 +152,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   if (!cluster || cluster.metadata.deletionTimestamp) {
     deps.rollSlots?.release(key);
     deps.restartLog?.delete(key);
+    deps.reconfigLog?.delete(key);
     return { outcome: "success", changed: [], statusWritten: false, step: null };
   }
   const log = deps.log.child({ namespace, name });
@@ -184,6 +199,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
     lastRestart,
     rollSlot: deps.rollSlots?.state(key) ?? "held",
     memberReadyTimeoutMs: deps.memberReadyTimeoutMs ?? MEMBER_READY_TIMEOUT_MS,
+    sentConfigVersion: deps.reconfigLog?.get(key) ?? null,
   });
   if (step.type === "Paused" || step.roll.state === "current") deps.rollSlots?.release(key);
   else if (step.roll.state !== "queued") deps.rollSlots?.acquire(key);
@@ -211,6 +227,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
   const reconfig: ReconfigOutcome =
     refused === null ? await changeMembership(deps, log, cluster, step, observed) : { state: "none" };
+  if (reconfig.state === "committed") deps.reconfigLog?.set(key, reconfig.version);
   // Not in a pass that changed the StatefulSet: the roll was decided against its old template.
   const rollOutcome =
     refused === null && !applied.some((a) => a.child.startsWith("StatefulSet/"))
@@ -311,7 +328,10 @@ async function changeMembership(
   const request: ReconfigureRequest = {
     hosts: staying.map((m) => `${host(m.id)}:${PORTS.client}`),
     password: observed.adminPassword,
-    fromVersion: scale.fromVersion,
+    decidedOn: {
+      version: scale.fromVersion,
+      members: staying.concat(scale.state === "remove" ? [member] : []),
+    },
     ...(scale.state === "add"
       ? { add: [renderServerLine(member.id, host(member.id), member.role)] }
       : { remove: [member.id] }),
@@ -328,8 +348,16 @@ async function changeMembership(
     });
     return { state: "refused", message: result.refused };
   }
+  if (result.already === true) {
+    // Decided on answers from before the step's own commit (a new operator process): done already.
+    log.info(
+      { step: scale.state, server: member.id, version: result.version },
+      "membership change already committed",
+    );
+    return { state: "committed", version: result.version };
+  }
   log.info(
-    { step: scale.state, server: member.id, role: member.role, from: scale.fromVersion, to: result.version },
+    { step: scale.state, server: member.id, role: member.role, from: result.fromVersion, to: result.version },
     scale.state === "add" ? "added member" : "removed member",
   );
   await deps.recordEvent(cluster, {
@@ -338,8 +366,8 @@ async function changeMembership(
     action: "Reconfigure",
     note:
       scale.state === "add"
-        ? `Added server ${member.id} (${pod}) as ${member.role}: committed config version ${result.version} (from ${scale.fromVersion})`
-        : `Removed server ${member.id} (${pod}): committed config version ${result.version} (from ${scale.fromVersion}); the StatefulSet shrinks next`,
+        ? `Added server ${member.id} (${pod}) as ${member.role}: committed config version ${result.version} (from ${result.fromVersion})`
+        : `Removed server ${member.id} (${pod}): committed config version ${result.version} (from ${result.fromVersion}); the StatefulSet shrinks next`,
   });
   return { state: "committed", version: result.version };
 }

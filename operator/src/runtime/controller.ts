@@ -325,6 +325,7 @@ export class Controller {
       },
       rollSlots: this.rollSlots,
       restartLog: new Map(),
+      reconfigLog: new Map(),
       ...(options.memberReadyTimeoutMs !== undefined
         ? { memberReadyTimeoutMs: options.memberReadyTimeoutMs }
         : {}),

@@ -3,6 +3,7 @@
 // guarantee asks for before a removed server goes. The session is closed when the step ends,
 // whatever happened; every call has a timeout, so a hung server costs a timeout, not a worker.
 import type { ReconfigureRequest, ReconfigureResult } from "../reconcile/reconcile.ts";
+import { parseServerLine } from "../../../sidecar/src/contract.ts";
 import { connectZkAdmin, ZkAdminError, type ZkAdminErrorCode } from "./zk-admin.ts";
 
 /**
@@ -41,14 +42,46 @@ export async function reconfigure(
         : {}),
     });
   let version: string;
+  let fromVersion: string;
+  let already = false;
   const admin = await connect();
   try {
-    const config = await admin.reconfig({
-      ...(request.add ? { add: request.add } : {}),
-      ...(request.remove ? { remove: request.remove } : {}),
-      fromVersion: request.fromVersion,
-    });
-    version = config.version;
+    // The version the change is conditional on is ZooKeeper's own, read now in this session: the
+    // sidecars' `conf` answers the step was decided on may be a moment old. The members must be
+    // the ones decided on, or the step is decided again.
+    const current = await admin.readConfig();
+    const key = (ms: readonly { id: number; role: string }[]): string =>
+      [...ms]
+        .sort((a, b) => a.id - b.id)
+        .map((m) => `${m.id}:${m.role}`)
+        .join(",");
+    const removed = new Set(request.remove ?? []);
+    const target = [
+      ...request.decidedOn.members.filter((m) => !removed.has(m.id)),
+      ...(request.add ?? []).flatMap((line) => {
+        const parsed = parseServerLine(line);
+        return parsed ? [{ id: parsed.id, role: parsed.role }] : [];
+      }),
+    ];
+    if (key(current.members) === key(target)) {
+      // Committed before this request (a pass decided on answers from before its own commit):
+      // nothing to send; the quorum write below is made again, in case that pass did not get to it.
+      version = current.version;
+      fromVersion = request.decidedOn.version;
+      already = true;
+    } else if (key(current.members) !== key(request.decidedOn.members)) {
+      return {
+        refused: `the committed config is version ${current.version} with members ${key(current.members)}, not the ${key(request.decidedOn.members)} (version ${request.decidedOn.version}) the step was decided on; nothing was sent`,
+      };
+    } else {
+      const config = await admin.reconfig({
+        ...(request.add ? { add: request.add } : {}),
+        ...(request.remove ? { remove: request.remove } : {}),
+        fromVersion: current.version,
+      });
+      version = config.version;
+      fromVersion = current.version;
+    }
   } catch (err) {
     if (err instanceof ZkAdminError && REFUSALS.has(err.code)) return { refused: err.message };
     throw err;
@@ -60,7 +93,7 @@ export async function reconfigure(
     const writer = await connect();
     try {
       await writer.writeQuorumMarker(version);
-      return { version };
+      return already ? { version, fromVersion, already } : { version, fromVersion };
     } catch (err) {
       if (attempt >= QUORUM_WRITE_ATTEMPTS) throw err;
     } finally {

@@ -19,6 +19,7 @@ import {
   type ZkAdmin,
   type ZkAdminOptions,
 } from "../../src/runtime/zk-admin.ts";
+import { reconfigure } from "../../src/runtime/reconfigure.ts";
 
 const PASSWORD = "admin-secret";
 
@@ -172,6 +173,37 @@ describe("ZooKeeper admin client (reconfig, quorum marker, errors)", () => {
       expect(err.message).toContain("read it again and decide again");
       expect(await admin.readConfig()).toEqual(current);
     });
+  });
+
+  it("reconfigure (the operator's step) sends nothing when the committed members are not the ones the step was decided on", async () => {
+    dumpLogsOnFailure();
+    const before = await withAdmin((admin) => admin.readConfig());
+    const result = await reconfigure({
+      hosts: hosts(),
+      password: PASSWORD,
+      remove: [3],
+      // Decided on a view that had a 4th member: the config moved on since.
+      decidedOn: {
+        version: before.version,
+        members: [1, 2, 3, 4].map((id) => ({ id, role: "participant" as const })),
+      },
+    });
+    expect(result).toEqual({
+      refused: `the committed config is version ${before.version} with members 1:participant,2:participant,3:participant, not the 1:participant,2:participant,3:participant,4:participant (version ${before.version}) the step was decided on; nothing was sent`,
+    });
+    expect(await withAdmin((admin) => admin.readConfig())).toEqual(before);
+    // ZooKeeper's own refusals come back as refusals too, not as errors: a wrong password.
+    const noAuth = await reconfigure({
+      hosts: hosts(),
+      password: "wrong",
+      remove: [3],
+      decidedOn: {
+        version: before.version,
+        members: before.members.map((m) => ({ id: m.id, role: m.role })),
+      },
+    });
+    expect("refused" in noAuth && noAuth.refused).toContain("not authorised (NoAuth)");
+    expect(await withAdmin((admin) => admin.readConfig())).toEqual(before);
   });
 
   it("refuses a change whose new config has no live quorum with NewConfigNoQuorum (-13), and changes nothing", async () => {
