@@ -10,7 +10,13 @@ import { OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
 import type { FaultWindow, Report } from "../../writer/report.ts";
 import type { Verdict } from "../../writer/verify.ts";
-import { ensembleUnderTraffic, expectNothingLost, fmtS, newLeaderAfter } from "./under-traffic.ts";
+import {
+  ensembleUnderTraffic,
+  expectNothingLost,
+  fmtS,
+  newLeaderAfter,
+  printTable,
+} from "./under-traffic.ts";
 
 const kubeconfig = inject("clusterKubeconfig");
 const images = inject("images");
@@ -94,15 +100,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (rows.length > 0) {
-    process.stderr.write(
-      "[faults] table:\n" +
-        "| scenario | back to quorum (all 3 serving) | new leader | longest write gap | write p99 in the fault | elections | writes acknowledged | writes failed | lost | corrupted |\n" +
-        "|---|---|---|---|---|---|---|---|---|---|\n" +
-        rows.map(rowLine).join("\n") +
-        "\n",
-    );
-  }
+  printTable(
+    "faults",
+    "| scenario | back to quorum (all 3 serving) | new leader | longest write gap | write p99 in the fault | elections | writes acknowledged | writes failed | lost | corrupted |",
+    rows.map(rowLine),
+  );
   await rig.remove();
 });
 

@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, inject, onTestFailed, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { OPERATOR_NAMESPACE } from "../../rig/local-cluster.ts";
 import { nodeContainerdAddress } from "../../rig/node/node.ts";
 import { waitFor } from "../../rig/processes.ts";
@@ -16,6 +16,7 @@ import {
   ensembleUnderTraffic,
   expectNothingLost,
   fmtS,
+  printTable,
   type Disruption,
   type Steady,
 } from "./under-traffic.ts";
@@ -204,25 +205,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (rows.length > 0) {
-    process.stderr.write(
-      "[rolls] table:\n" +
-        "| roll | all 3 restarted in | order (leader last) | elections | longest write gap | write p99 in the roll | writes acknowledged | writes failed | lost | corrupted |\n" +
-        "|---|---|---|---|---|---|---|---|---|---|\n" +
-        rows.map(rowLine).join("\n") +
-        "\n",
-    );
-  }
+  printTable(
+    "rolls",
+    "| roll | all 3 restarted in | order (leader last) | elections | longest write gap | write p99 in the roll | writes acknowledged | writes failed | lost | corrupted |",
+    rows.map(rowLine),
+  );
   await rig.remove();
 });
 
 describe("rolling restarts of a 3-member ensemble under a steady writer", () => {
   const dumpOnFailure = (): void => {
-    onTestFailed(async () => {
-      process.stderr.write(`[rolls] cluster: ${JSON.stringify(await clusterJson().catch(String))}\n`);
-      process.stderr.write(`[rolls] events: ${JSON.stringify(await clusterEvents().catch(String))}\n`);
-      process.stderr.write(`[rolls] writer log:\n${await rig.writer().logs()}\n`);
-    });
+    rig.dumpOnFailure("rolls");
   };
 
   test("a new ZooKeeper image rolls all 3 members one at a time, leader last, one election, nothing lost", async () => {

@@ -6,7 +6,7 @@
 // read every acknowledged write back from each member.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { expect } from "vitest";
+import { expect, onTestFailed } from "vitest";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
 import { localZooKeeperCluster, OPERATOR_NAMESPACE, waitForQuorum } from "../../rig/local-cluster.ts";
 import { nodeContainerdAddress } from "../../rig/node/node.ts";
@@ -54,8 +54,17 @@ export interface ClusterJson {
   status?: {
     conditions?: ConditionJson[];
     updatedReplicas?: number;
-    members?: { id: number; pod: string; role: string; ready: boolean; upToDate?: boolean }[];
+    members?: {
+      id: number;
+      pod: string;
+      role: string;
+      mode: string;
+      ready: boolean;
+      synced: boolean;
+      upToDate?: boolean;
+    }[];
     lastRestart?: { pod: string; uid: string; revision: string; at: string };
+    ensembleConfigVersion?: string;
   };
 }
 
@@ -72,6 +81,17 @@ export interface Disruption {
   quorum: { leader: number; at: number };
   window: FaultWindow;
   verdict: Verdict;
+}
+
+/** Prints a suite's table of figures (docs/reliability.md), one row per line, under `[tag]`. */
+export function printTable(tag: string, header: string, rows: string[]): void {
+  if (rows.length === 0) return;
+  const separator = `|${header
+    .split("|")
+    .slice(1, -1)
+    .map(() => "---")
+    .join("|")}|`;
+  process.stderr.write(`[${tag}] table:\n${header}\n${separator}\n${rows.join("\n")}\n`);
 }
 
 export const fmtS = (ms: number | null, none = "–"): string =>
@@ -92,7 +112,11 @@ export function newLeaderAfter(window: FaultWindow, old: number, t: number): num
 
 export type EnsembleUnderTraffic = ReturnType<typeof ensembleUnderTraffic>;
 
-/** The helpers for `namespace/name` with `members` members; `start` creates it and its writer. */
+/**
+ * The helpers for `namespace/name` with `members` members; `start` creates it and its writer. The
+ * writer reads back from, and follows the modes of, members 1..`members`; a suite that changes
+ * membership keeps those and says how many pods to expect (expectPods).
+ */
 export function ensembleUnderTraffic(o: {
   kubeconfig: string;
   namespace: string;
@@ -101,6 +125,7 @@ export function ensembleUnderTraffic(o: {
   images: ProjectImages;
 }) {
   const { kubeconfig, namespace, name, members } = o;
+  let podCount = members;
   const selector = `app.kubernetes.io/name=zookeeper,app.kubernetes.io/instance=${name}`;
   let writerHandle: WriterHandle | undefined;
   const writer = (): WriterHandle => {
@@ -243,7 +268,7 @@ export function ensembleUnderTraffic(o: {
       "the ensemble steady: every pod Ready, every member serving, writes flowing",
       async () => {
         const pods = await zkPods();
-        if (pods.size !== members || [...pods.values()].some((p) => !p.ready)) return false;
+        if (pods.size !== podCount || [...pods.values()].some((p) => !p.ready)) return false;
         const progress = await writer().progress();
         const q = fullQuorum(progress, progress.now - 2_000);
         const flowing = progress.lastAckAt !== null && progress.now - progress.lastAckAt < 1_000;
@@ -337,9 +362,23 @@ export function ensembleUnderTraffic(o: {
     await kubectl(["delete", "namespace", namespace, "--wait=false"]).catch(() => "");
   }
 
+  /** When the running test fails: the cluster, its Events and the writer's log, under `[tag]`. */
+  function dumpOnFailure(tag: string): void {
+    onTestFailed(async () => {
+      process.stderr.write(`[${tag}] cluster: ${JSON.stringify(await clusterJson().catch(String))}\n`);
+      process.stderr.write(`[${tag}] events: ${JSON.stringify(await clusterEvents().catch(String))}\n`);
+      process.stderr.write(`[${tag}] writer log:\n${await writer().logs().catch(String)}\n`);
+    });
+  }
+
   return {
     /** Selects the ensemble's pods. */
     selector,
+    dumpOnFailure,
+    /** How many pods `steady` waits for (default: `members`), after a change of membership. */
+    expectPods(n: number): void {
+      podCount = n;
+    },
     kubectl,
     podsJson,
     zkPods,
