@@ -2,6 +2,7 @@
 // counters, labels with small fixed value sets.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CONDITION_TYPES, type ZooKeeperCluster } from "./api/types.ts";
+import { CONDITION_REASONS } from "./reconcile/status.ts";
 
 export interface MetricsSources {
   queueDepth: () => number;
@@ -90,6 +91,28 @@ export function createMetrics(): OperatorMetrics {
       for (const [k, n] of counts) {
         const [condition = "", status = ""] = k.split("|");
         this.set({ condition, status }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "zk_operator_clusters_by_reason",
+    help: "ZooKeeperClusters by each condition's current reason (every reason of the status table is present, 0 when no cluster has it): how many are scaling, refusing a step, rolling, halted.",
+    labelNames: ["condition", "reason"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const type of CONDITION_TYPES)
+        for (const reason of Object.keys(CONDITION_REASONS[type])) counts.set(`${type}|${reason}`, 0);
+      for (const c of sources?.clusters() ?? []) {
+        for (const x of c.status?.conditions ?? []) {
+          const k = `${x.type}|${x.reason}`;
+          if (counts.has(k)) counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+      }
+      for (const [k, n] of counts) {
+        const [condition = "", reason = ""] = k.split("|");
+        this.set({ condition, reason }, n);
       }
     },
   });

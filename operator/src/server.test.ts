@@ -15,7 +15,20 @@ function app(synced: boolean, leading: boolean) {
         metadata: { name: "a" },
         status: {
           conditions: [
-            { type: "Available", status: "True", reason: "r", message: "m", lastTransitionTime: "t" },
+            {
+              type: "Available",
+              status: "True",
+              reason: "QuorumReady",
+              message: "m",
+              lastTransitionTime: "t",
+            },
+            {
+              type: "Progressing",
+              status: "False",
+              reason: "ScalingRefused",
+              message: "m",
+              lastTransitionTime: "t",
+            },
           ],
         },
       },
@@ -62,6 +75,14 @@ describe("the operator's HTTP server", () => {
     expect(res.body).toContain("zk_operator_leader 1");
     expect(res.body).toContain('zk_operator_clusters{condition="Available",status="True"} 1');
     expect(res.body).toContain('zk_operator_clusters{condition="Degraded",status="Unknown"} 1');
+    // By reason: every reason of the status table, 0 when no cluster has it.
+    expect(res.body).toContain(
+      'zk_operator_clusters_by_reason{condition="Progressing",reason="ScalingRefused"} 1',
+    );
+    expect(res.body).toContain(
+      'zk_operator_clusters_by_reason{condition="Available",reason="QuorumReady"} 1',
+    );
+    expect(res.body).toContain('zk_operator_clusters_by_reason{condition="Progressing",reason="Scaling"} 0');
     expect(res.body).toContain("process_resident_memory_bytes");
     expect(res.body).toContain("zk_operator_reconcile_duration_seconds_bucket");
   });
