@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   for (const m of cluster.status?.members ?? []) {
     const ip = ipOf.get(m.pod) ?? "";
     const live = podsReachable && ip ? await sidecarStatus(ip) : null;
-    const mode = live?.mode ?? `${m.role} (operator status)`;
+    const mode = live?.mode ?? `${m.mode} (operator status)`;
     console.log(
       `  ${String(m.id).padEnd(3)} ${m.pod.padEnd(9)} ${(m.ready ? "yes" : "no").padEnd(6)} ${mode.padEnd(34)} ${ip}`,
     );
