@@ -1,4 +1,5 @@
-// Test tiers from DESIGN.md, one vitest project each. `unit` needs nothing outside our code;
+// Test tiers from DESIGN.md, one vitest project each. `unit` needs nothing outside our code but
+// promtool and the rig's helm for the alert rules (monitoring/, both from scripts/setup.sh);
 // `zk` starts real ZooKeeper servers; `kube` starts a real etcd + kube-apiserver +
 // controller-manager + scheduler; `e2e` a whole single-node cluster with our images and chart.
 // Each tier's global setup starts and stops what it needs. `node` and `e2e` need root and take
@@ -17,6 +18,7 @@ export default defineConfig({
             "sidecar/**/*.test.ts",
             "e2e/rig/**/*.test.ts",
             "e2e/writer/**/*.test.ts",
+            "monitoring/**/*.test.ts",
           ],
           exclude: ["**/test/**", "node_modules/**"],
         },

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 # zookeeper: the zk tier's servers. The rest is the e2e tier's node and image builds:
 # containerd, runc, the CNI plugins, iptables, conntrack and socat for the kubelet's node, and
 # Debian's Docker engine and debootstrap to build our images (e2e/rig/node/project-images.ts).
-debian_packages=(zookeeper openssl containerd runc containernetworking-plugins iptables conntrack socat docker.io debootstrap)
+# prometheus: its promtool checks and unit-tests the alert rules (monitoring/alerts.test.ts); the
+# Prometheus server it also installs is not wanted running, see below.
+debian_packages=(zookeeper openssl containerd runc containernetworking-plugins iptables conntrack socat docker.io debootstrap prometheus)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +22,11 @@ if ((${#missing[@]})); then
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package starts and enables a Prometheus server on :9090 where systemd runs; only promtool
+  # is used here.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # Reinstall the npm dependencies only when the lock file changed since the last install.
