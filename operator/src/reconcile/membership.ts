@@ -20,8 +20,8 @@
 //     it back, a joiner that is no longer wanted is never added.
 import type { Member } from "../../../sidecar/src/contract.ts";
 import { JOINING_ANNOTATION } from "../builders/labels.ts";
-import { ensembleView, whyNotNow } from "./ensemble-view.ts";
-import type { Observed } from "./observe.ts";
+import { ensembleView, whyNotNow, type EnsembleView } from "./ensemble-view.ts";
+import type { Observed, PodObservation } from "./observe.ts";
 
 /** The membership the spec asks for: participants 1..replicas, then observers. */
 export function desiredMembers(replicas: number, observers: number): Member[] {
@@ -83,186 +83,223 @@ export function decideMembership(
   sentVersion: string | null = null,
 ): MembershipPlan {
   const stsReplicas = observed.statefulSet?.spec?.replicas;
-  const pods = new Map(observed.pods.map((p) => [p.id, p]));
-  const podName = (id: number): string => `${clusterName}-${id - 1}`;
   // Which joiner the StatefulSet grew for: read from the StatefulSet itself, so that its size and
   // its joiner are seen together (the ConfigMap's `joining` may reach the cache later or earlier).
   const joiningMarker = joiningOf(observed);
-  const reported = observed.ensemble.source === "zookeeper" ? observed.ensemble.configVersion : null;
-  const behind =
-    reported !== null && sentVersion !== null && BigInt(`0x${reported}`) < BigInt(`0x${sentVersion}`)
-      ? { sent: sentVersion, reported }
-      : null;
-  if (observed.ensemble.source !== "zookeeper" || behind !== null) {
-    // Without the committed config no step is safe; keep what runs, including a joiner's pod.
-    const keep = {
-      members: current.members,
-      membersVersion: current.version,
-      joining: joiningMarker,
-      statefulSetReplicas: stsReplicas ?? maxId(current.members),
-    };
+  if (observed.ensemble.source !== "zookeeper") {
     const differs = !sameMembers(current.members, desired);
-    return {
-      ...keep,
-      scale: behind
-        ? {
-            state: "waiting",
-            message: `waiting for the members to report config version ${behind.sent}, committed a moment ago (they report ${behind.reported})`,
-          }
-        : differs
-          ? {
-              state: "waiting",
-              message:
-                "no member reports the committed ensemble config (none serves, or their sidecars do not answer); membership changes wait for it",
-            }
-          : { state: "steady" },
-    };
+    return keepWhatRuns(current, joiningMarker, stsReplicas, differs ? NO_COMMITTED_CONFIG : null);
+  }
+  const version = observed.ensemble.configVersion;
+  if (sentVersion !== null && BigInt(`0x${version}`) < BigInt(`0x${sentVersion}`)) {
+    const wait = `waiting for the members to report config version ${sentVersion}, committed a moment ago (they report ${version})`;
+    return keepWhatRuns(current, joiningMarker, stsReplicas, wait);
   }
   const committed = observed.ensemble.members.map((m) => ({ id: m.id, role: m.role }));
-  const version = observed.ensemble.configVersion;
-  const view = ensembleView(committed, observed, pods);
+  const pods = new Map(observed.pods.map((p) => [p.id, p]));
+  const s: Situation = {
+    committed,
+    version,
+    view: ensembleView(committed, observed, pods),
+    pods,
+    stsReplicas,
+    joiningMarker,
+    podName: (id) => `${clusterName}-${id - 1}`,
+  };
   const inDesired = (m: Member): boolean => desired.some((d) => d.id === m.id && d.role === m.role);
-  const base = { members: committed, membersVersion: version, joining: null };
   const extra = committed.some((m) => !inDesired(m));
   const joiner = extra ? undefined : desired.find((d) => !committed.some((c) => c.id === d.id));
-
-  // Pods beyond the committed members go first (a server removed a moment ago, a joiner no longer
-  // wanted, a pod at the joiner's ordinal from before this join): only the joiner whose pod was
-  // started for this join (the ConfigMap names it) stays. A member without a pod gets it back.
-  const keep = Math.max(
-    maxId(committed),
-    joiner !== undefined && joiningMarker === joiner.id ? joiner.id : 0,
+  return (
+    shrinkBeyondCommitted(s, joiner) ??
+    (extra ? removeHighest(s) : joiner !== undefined ? addNext(s, joiner) : steady(s))
   );
-  if ((stsReplicas ?? keep) > keep) {
-    const removed = observed.pods.filter((p) => p.id > keep).map((p) => p.name);
-    return {
-      ...base,
-      statefulSetReplicas: keep,
-      scale: {
-        state: "shrink",
-        replicas: keep,
-        removed,
-        message: `shrinking the StatefulSet to ${keep} pods: the committed config (version ${version}) does not list ${removed.length > 0 ? removed.join(", ") : `ordinals ${keep} and above`}${joiner !== undefined && keep < joiner.id ? `; ${podName(joiner.id)} starts again, clean, to join as ${describe(joiner)}` : ""}`,
-      },
-    };
-  }
+}
 
-  // Down first: a committed member that is not wanted (or not in its wanted role) leaves, from the
-  // highest id, because only the StatefulSet's last pod can go.
-  if (extra) {
-    const target = committed.reduce((a, b) => (b.id > a.id ? b : a));
-    const plan = { ...base, statefulSetReplicas: Math.max(stsReplicas ?? 0, maxId(committed)) };
-    if (!committed.some((m) => m.role === "participant" && m.id !== target.id)) {
-      return {
-        ...plan,
-        scale: {
-          state: "refused",
-          message: `removing ${describe(target)} would leave the ensemble without a voting member; spec.replicas must be at least 1`,
-        },
-      };
-    }
-    const blocker = whyNotNow(target, committed, view);
-    if (blocker !== null) {
-      // Down members make it a refusal; a member still catching up is a wait.
-      const down = committed.some((m) => m.id !== target.id && !view.serving(m.id));
-      const text = `${blocker}: ${describe(target)} (${podName(target.id)}) is removed only while every other member serves and is in sync with the leader, so that the new configuration keeps a ready majority`;
-      return {
-        ...plan,
-        scale: down ? { state: "refused", message: text } : { state: "waiting", message: text },
-      };
-    }
+/** What every step reads: the committed config, what the members say, the pods, the StatefulSet. */
+interface Situation {
+  committed: Member[];
+  version: string;
+  view: EnsembleView;
+  pods: ReadonlyMap<number, PodObservation>;
+  stsReplicas: number | undefined;
+  /** The joiner the StatefulSet grew for (JOINING_ANNOTATION), null when none. */
+  joiningMarker: number | null;
+  podName: (id: number) => string;
+}
+
+const NO_COMMITTED_CONFIG =
+  "no member reports the committed ensemble config (none serves, or their sidecars do not answer); membership changes wait for it";
+
+/** Without a committed config to decide on, no step is safe: keep what runs, a joiner's pod too. */
+function keepWhatRuns(
+  current: { members: Member[]; version: string },
+  joiningMarker: number | null,
+  stsReplicas: number | undefined,
+  wait: string | null,
+): MembershipPlan {
+  return {
+    members: current.members,
+    membersVersion: current.version,
+    joining: joiningMarker,
+    statefulSetReplicas: stsReplicas ?? maxId(current.members),
+    scale: wait === null ? { state: "steady" } : { state: "waiting", message: wait },
+  };
+}
+
+/** The plan that publishes the committed members and runs a pod for each. */
+function committedPlan(
+  s: Situation,
+  statefulSetReplicas = maxId(s.committed),
+): Omit<MembershipPlan, "scale"> {
+  return { members: s.committed, membersVersion: s.version, joining: null, statefulSetReplicas };
+}
+
+function steady(s: Situation): MembershipPlan {
+  return { ...committedPlan(s), scale: { state: "steady" } };
+}
+
+/**
+ * Pods beyond the committed members go first (a server removed a moment ago, a joiner no longer
+ * wanted, a pod at the joiner's ordinal from before this join): only the joiner whose pod the
+ * StatefulSet grew for stays. null when there are none; a member without a pod gets it back then.
+ */
+function shrinkBeyondCommitted(s: Situation, joiner: Member | undefined): MembershipPlan | null {
+  const keep = Math.max(
+    maxId(s.committed),
+    joiner !== undefined && s.joiningMarker === joiner.id ? joiner.id : 0,
+  );
+  if ((s.stsReplicas ?? keep) <= keep) return null;
+  const removed = [...s.pods.values()].filter((p) => p.id > keep).map((p) => p.name);
+  const restarted =
+    joiner !== undefined && keep < joiner.id
+      ? `; ${s.podName(joiner.id)} starts again, clean, to join as ${describe(joiner)}`
+      : "";
+  return {
+    ...committedPlan(s, keep),
+    scale: {
+      state: "shrink",
+      replicas: keep,
+      removed,
+      message: `shrinking the StatefulSet to ${keep} pods: the committed config (version ${s.version}) does not list ${removed.length > 0 ? removed.join(", ") : `ordinals ${keep} and above`}${restarted}`,
+    },
+  };
+}
+
+/**
+ * A committed member that is not wanted (or not in its wanted role) leaves, from the highest id,
+ * because only the StatefulSet's last pod can go; its pod stays until the removal is committed.
+ */
+function removeHighest(s: Situation): MembershipPlan {
+  const target = s.committed.reduce((a, b) => (b.id > a.id ? b : a));
+  const plan = committedPlan(s, Math.max(s.stsReplicas ?? 0, maxId(s.committed)));
+  if (!s.committed.some((m) => m.role === "participant" && m.id !== target.id)) {
     return {
       ...plan,
       scale: {
-        state: "remove",
-        member: target,
-        fromVersion: version,
-        message: `removing ${describe(target)} (${podName(target.id)}) from the ensemble (config version ${version})`,
+        state: "refused",
+        message: `removing ${describe(target)} would leave the ensemble without a voting member; spec.replicas must be at least 1`,
       },
     };
   }
-
-  // Up: the lowest wanted id the committed config lacks joins next, one at a time.
-  if (joiner !== undefined) {
-    const plan: Omit<MembershipPlan, "scale"> = {
-      ...base,
-      members: [...committed, joiner],
-      joining: joiner.id,
-      statefulSetReplicas: Math.max(maxId(committed), joiner.id),
+  const blocker = whyNotNow(target, s.committed, s.view);
+  if (blocker !== null) {
+    // Down members make it a refusal; a member still catching up is a wait.
+    const down = s.committed.some((m) => m.id !== target.id && !s.view.serving(m.id));
+    const text = `${blocker}: ${describe(target)} (${s.podName(target.id)}) is removed only while every other member serves and is in sync with the leader, so that the new configuration keeps a ready majority`;
+    return {
+      ...plan,
+      scale: down ? { state: "refused", message: text } : { state: "waiting", message: text },
     };
-    // The leader does not count a non-voting joiner among its synced followers.
-    const asNonVoter = { ...joiner, role: "observer" as const };
-    const blocker = whyNotNow(asNonVoter, [...committed, asNonVoter], view);
-    const pod = pods.get(joiner.id);
-    const started = joiningMarker === joiner.id;
-    if (blocker !== null && committed.some((m) => !view.serving(m.id))) {
-      // Nothing new starts while a member is down; a joiner already started stays as it is.
+  }
+  return {
+    ...plan,
+    scale: {
+      state: "remove",
+      member: target,
+      fromVersion: s.version,
+      message: `removing ${describe(target)} (${s.podName(target.id)}) from the ensemble (config version ${s.version})`,
+    },
+  };
+}
+
+/**
+ * The lowest wanted id the committed config lacks joins next, one at a time: its pod is created,
+ * syncs as a non-voting follower, and only then is it added; the next one waits until the leader
+ * counts it synced.
+ */
+function addNext(s: Situation, joiner: Member): MembershipPlan {
+  const plan: Omit<MembershipPlan, "scale"> = {
+    members: [...s.committed, joiner],
+    membersVersion: s.version,
+    joining: joiner.id,
+    statefulSetReplicas: Math.max(maxId(s.committed), joiner.id),
+  };
+  // The leader does not count a non-voting joiner among its synced followers.
+  const asNonVoter = { ...joiner, role: "observer" as const };
+  const blocker = whyNotNow(asNonVoter, [...s.committed, asNonVoter], s.view);
+  const pod = s.pods.get(joiner.id);
+  const started = s.joiningMarker === joiner.id;
+  if (blocker !== null && s.committed.some((m) => !s.view.serving(m.id))) {
+    // Nothing new starts while a member is down; a joiner already started stays as it is.
+    return {
+      ...plan,
+      members: started ? plan.members : s.committed,
+      joining: started ? joiner.id : null,
+      statefulSetReplicas: Math.max(s.stsReplicas ?? 0, maxId(s.committed)),
+      scale: {
+        state: "refused",
+        message: `${blocker}: ${describe(joiner)} is added only while every member serves, so that the new configuration has a ready majority`,
+      },
+    };
+  }
+  if (pod?.deleting) {
+    return {
+      ...plan,
+      scale: { state: "waiting", message: `waiting for ${pod.name}, from before this join, to go` },
+    };
+  }
+  if (pod === undefined || (s.stsReplicas ?? 0) < joiner.id) {
+    // The next joiner starts only once the last one has been counted in sync by the leader.
+    if (blocker !== null && !started)
       return {
-        ...plan,
-        members: started ? plan.members : committed,
-        joining: started ? joiner.id : null,
-        statefulSetReplicas: Math.max(stsReplicas ?? 0, maxId(committed)),
-        scale: {
-          state: "refused",
-          message: `${blocker}: ${describe(joiner)} is added only while every member serves, so that the new configuration has a ready majority`,
-        },
+        ...committedPlan(s),
+        scale: { state: "waiting", message: `${blocker} before ${describe(joiner)} joins` },
       };
-    }
-    if (pod?.deleting) {
-      return {
-        ...plan,
-        scale: { state: "waiting", message: `waiting for ${pod.name}, from before this join, to go` },
-      };
-    }
-    if (pod === undefined || (stsReplicas ?? 0) < joiner.id) {
-      // The next joiner starts only once the last one has been counted in sync by the leader.
-      if (blocker !== null && !started)
-        return {
-          ...base,
-          statefulSetReplicas: maxId(committed),
-          scale: { state: "waiting", message: `${blocker} before ${describe(joiner)} joins` },
-        };
-      return {
-        ...plan,
-        scale: {
-          state: "grow",
-          joiner,
-          message: `creating ${podName(joiner.id)} to join as ${describe(joiner)}; it syncs with the leader before it is added`,
-        },
-      };
-    }
-    if (!view.caughtUp(joiner.id)) {
-      const why = pod.failure
-        ? `container ${pod.failure.container}: ${pod.failure.reason}${pod.failure.message ? `: ${pod.failure.message}` : ""}`
-        : view.serving(joiner.id)
-          ? "catching up with the leader"
-          : "starting";
-      return {
-        ...plan,
-        scale: {
-          state: "waiting",
-          message: `waiting for ${pod.name} (${describe(joiner)}) to sync with the leader as a non-voting member (${why})`,
-        },
-      };
-    }
-    if (blocker !== null) {
-      return {
-        ...plan,
-        scale: { state: "waiting", message: `${blocker} before adding ${describe(joiner)}` },
-      };
-    }
     return {
       ...plan,
       scale: {
-        state: "add",
+        state: "grow",
         joiner,
-        fromVersion: version,
-        message: `adding ${describe(joiner)} (${pod.name}), which has synced with the leader (config version ${version})`,
+        message: `creating ${s.podName(joiner.id)} to join as ${describe(joiner)}; it syncs with the leader before it is added`,
       },
     };
   }
-
-  return { ...base, statefulSetReplicas: maxId(committed), scale: { state: "steady" } };
+  if (!s.view.caughtUp(joiner.id)) {
+    const why = pod.failure
+      ? `container ${pod.failure.container}: ${pod.failure.reason}${pod.failure.message ? `: ${pod.failure.message}` : ""}`
+      : s.view.serving(joiner.id)
+        ? "catching up with the leader"
+        : "starting";
+    return {
+      ...plan,
+      scale: {
+        state: "waiting",
+        message: `waiting for ${pod.name} (${describe(joiner)}) to sync with the leader as a non-voting member (${why})`,
+      },
+    };
+  }
+  if (blocker !== null) {
+    return { ...plan, scale: { state: "waiting", message: `${blocker} before adding ${describe(joiner)}` } };
+  }
+  return {
+    ...plan,
+    scale: {
+      state: "add",
+      joiner,
+      fromVersion: s.version,
+      message: `adding ${describe(joiner)} (${pod.name}), which has synced with the leader (config version ${s.version})`,
+    },
+  };
 }
 
 function joiningOf(observed: Observed): number | null {
