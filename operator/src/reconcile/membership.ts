@@ -308,11 +308,14 @@ function joiningOf(observed: Observed): number | null {
   return text !== undefined && Number.isInteger(id) && id > 0 ? id : null;
 }
 
+/** A membership as one comparable string, `1:participant,2:observer`, in id order. */
+export function membersKey(members: readonly { id: number; role: string }[]): string {
+  return [...members]
+    .sort((a, b) => a.id - b.id)
+    .map((m) => `${m.id}:${m.role}`)
+    .join(",");
+}
+
 function sameMembers(a: readonly Member[], b: readonly Member[]): boolean {
-  const key = (ms: readonly Member[]): string =>
-    [...ms]
-      .sort((x, y) => x.id - y.id)
-      .map((m) => `${m.id}:${m.role}`)
-      .join(",");
-  return key(a) === key(b);
+  return membersKey(a) === membersKey(b);
 }

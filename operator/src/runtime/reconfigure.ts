@@ -2,6 +2,7 @@
 // members that stay, one conditional reconfig, then the quorum write ZooKeeper's progress
 // guarantee asks for before a removed server goes. The session is closed when the step ends,
 // whatever happened; every call has a timeout, so a hung server costs a timeout, not a worker.
+import { membersKey } from "../reconcile/membership.ts";
 import type { ReconfigureRequest, ReconfigureResult } from "../reconcile/reconcile.ts";
 import { parseServerLine } from "../../../sidecar/src/contract.ts";
 import { connectZkAdmin, ZkAdminError, type ZkAdminErrorCode } from "./zk-admin.ts";
@@ -50,11 +51,6 @@ export async function reconfigure(
     // sidecars' `conf` answers the step was decided on may be a moment old. The members must be
     // the ones decided on, or the step is decided again.
     const current = await admin.readConfig();
-    const key = (ms: readonly { id: number; role: string }[]): string =>
-      [...ms]
-        .sort((a, b) => a.id - b.id)
-        .map((m) => `${m.id}:${m.role}`)
-        .join(",");
     const removed = new Set(request.remove ?? []);
     const target = [
       ...request.decidedOn.members.filter((m) => !removed.has(m.id)),
@@ -63,15 +59,15 @@ export async function reconfigure(
         return parsed ? [{ id: parsed.id, role: parsed.role }] : [];
       }),
     ];
-    if (key(current.members) === key(target)) {
+    if (membersKey(current.members) === membersKey(target)) {
       // Committed before this request (a pass decided on answers from before its own commit):
       // nothing to send; the quorum write below is made again, in case that pass did not get to it.
       version = current.version;
       fromVersion = request.decidedOn.version;
       already = true;
-    } else if (key(current.members) !== key(request.decidedOn.members)) {
+    } else if (membersKey(current.members) !== membersKey(request.decidedOn.members)) {
       return {
-        refused: `the committed config is version ${current.version} with members ${key(current.members)}, not the ${key(request.decidedOn.members)} (version ${request.decidedOn.version}) the step was decided on; nothing was sent`,
+        refused: `the committed config is version ${current.version} with members ${membersKey(current.members)}, not the ${membersKey(request.decidedOn.members)} (version ${request.decidedOn.version}) the step was decided on; nothing was sent`,
       };
     } else {
       const config = await admin.reconfig({
