@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the rig's pinned Kubernetes binaries, etcd and helm from the Go module proxy into a
-# cache folder outside the checkout, keyed by version, so that every clone on this machine
-# (CI makes a fresh one each run) reuses them. A tool is rebuilt only when its binary is
-# missing. Prints the bin folder on its last line.
+# Builds the rig's pinned Kubernetes binaries, etcd, helm and kubeconform from the Go module
+# proxy into a cache folder outside the checkout, keyed by version, so that every clone on this
+# machine (CI makes a fresh one each run) reuses them, and unpacks the Prometheus Operator's CRDs
+# from that module's sources. A tool is rebuilt only when its binary is missing. Prints the bin
+# folder on its last line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -48,11 +49,12 @@ if ((${#missing[@]})); then
   (cd "$mod" && go build -trimpath -ldflags "$ldflags" -o "$bin/" "${pkgs[@]}")
 fi
 
-build_one() { # name module package version [extra ldflags]
-  local name=$1 module=$2 pkg=$3 version=$4 extra_ldflags=${5:-}
-  [[ -x "$bin/$name" ]] && return 0
+build_one() { # output-path module package version [extra ldflags]
+  local out=$1 module=$2 pkg=$3 version=$4 extra_ldflags=${5:-}
+  local name=${out##*/}
+  [[ -x "$out" ]] && return 0
   local mod="$work/$name-$version"
-  mkdir -p "$mod"
+  mkdir -p "$mod" "${out%/*}"
   echo "building $name $version (first run only)" >&2
   (
     cd "$mod"
@@ -60,11 +62,37 @@ build_one() { # name module package version [extra ldflags]
     go mod edit -require="$module@$version"
     printf 'package main\nimport _ "%s"\nfunc main() {}\n' "$pkg" >tools.go
     go mod tidy
-    go build -trimpath -ldflags "-s -w $extra_ldflags" -o "$bin/$name" "$pkg"
+    go build -trimpath -ldflags "-s -w $extra_ldflags" -o "$out" "$pkg"
   )
 }
-build_one etcd go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+build_one "$bin/etcd" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 # helm reports the version stamped at link time (helm version, .Capabilities.HelmVersion).
-build_one helm helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+build_one "$bin/helm" helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+# kubeconform has a folder of its own (the same formula as kubeconformPath() in paths.ts), so that
+# a new version builds without rebuilding the Kubernetes binaries. `kubeconform -v` prints the
+# version stamped here.
+build_one "$cache_root/bin-kubeconform-$KUBECONFORM_VERSION/kubeconform" github.com/yannh/kubeconform \
+  github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION" "-X main.version=$KUBECONFORM_VERSION"
+
+# The Prometheus Operator's CRDs as its release ships them (prometheusOperatorCrdsDir() in
+# paths.ts). Copied through a temporary folder, so that a run cut short leaves no partial set.
+crds="$cache_root/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
+if [[ ! -d "$crds" ]]; then
+  mod="$work/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
+  mkdir -p "$mod"
+  echo "unpacking the Prometheus Operator's CRDs $PROMETHEUS_OPERATOR_VERSION (first run only)" >&2
+  dir=$(
+    cd "$mod"
+    [[ -f go.mod ]] || go mod init rig/prometheus-operator-crds >/dev/null 2>&1
+    go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+      sed -n 's/.*"Dir": "\(.*\)".*/\1/p'
+  )
+  [[ -n "$dir" ]] || { echo "go mod download gave no Dir for prometheus-operator" >&2; exit 1; }
+  rm -rf "$crds.tmp"
+  mkdir -p "$crds.tmp"
+  cp "$dir"/example/prometheus-operator-crd/*.yaml "$crds.tmp/"
+  chmod u+w "$crds.tmp"/*.yaml
+  mv "$crds.tmp" "$crds"
+fi
 echo "$bin"

@@ -36,3 +36,23 @@ export function toolsBinDir(): string {
   const helm = v.HELM_VERSION ?? "";
   return join(cacheRoot(), `bin-k8s-${k8s}-etcd-${etcd}-helm-${helm}`);
 }
+
+/** A version from versions.env; a missing one is a broken checkout, not an empty string. */
+function pinned(name: string): string {
+  const v = pinnedVersions()[name];
+  if (!v) throw new Error(`${name} is missing from e2e/rig/versions.env`);
+  return v;
+}
+
+/** kubeconform, in a folder of its own keyed by its version (same formula as build-tools.sh). */
+export function kubeconformPath(): string {
+  return join(cacheRoot(), `bin-kubeconform-${pinned("KUBECONFORM_VERSION")}`, "kubeconform");
+}
+
+/**
+ * The Prometheus Operator's CRDs (`monitoring.coreos.com_*.yaml`, one CRD a file) at
+ * PROMETHEUS_OPERATOR_VERSION, unpacked by build-tools.sh from that module's sources.
+ */
+export function prometheusOperatorCrdsDir(): string {
+  return join(cacheRoot(), `prometheus-operator-crds-${pinned("PROMETHEUS_OPERATOR_VERSION")}`);
+}
