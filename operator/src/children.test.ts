@@ -86,7 +86,7 @@ test("the table names every kind once, and each entry builds objects of its own 
   const kinds = CHILD_KINDS.map((k) => k.type.kind);
   expect(new Set(kinds).size).toBe(kinds.length);
   const cluster = testCluster({});
-  const objs = children();
+  const objs = children({}, { served: new Set(["PodMonitor"]) });
   for (const k of CHILD_KINDS) {
     const built = objs.filter((o) => o.kind === k.type.kind);
     expect(
@@ -99,7 +99,60 @@ test("the table names every kind once, and each entry builds objects of its own 
     ).toBe(true);
   }
   expect(childKindOf("Service").type.plural).toBe("services");
+  // Optional kinds can be switched off, so only they are pruned (and only they need delete).
+  for (const k of CHILD_KINDS) expect(k.prune === true, k.type.kind).toBe(k.optional === true);
   expect(() => childKindOf("ServiceMonitor")).toThrow(
     "a ServiceMonitor is not a child kind the operator manages",
   );
+});
+
+describe("the PodMonitor (an optional kind)", () => {
+  const podMonitor = (objs: KubernetesObject[]) =>
+    objs.find((o) => o.kind === "PodMonitor") as
+      | (KubernetesObject & { spec: { selector: unknown; podMetricsEndpoints: Record<string, unknown>[] } })
+      | undefined;
+  const served = { served: new Set(["PodMonitor"]) };
+
+  test("is built only where the API server serves PodMonitors, and only while enabled", () => {
+    expect(podMonitor(children())).toBeUndefined();
+    expect(podMonitor(children({}, served))).toBeDefined();
+    expect(podMonitor(children({ metrics: { podMonitor: { enabled: false } } }, served))).toBeUndefined();
+  });
+
+  test("scrapes the sidecar of the cluster's own pods, and labels every series with the cluster", () => {
+    const pm = podMonitor(
+      children(
+        { metrics: { enabled: false, podMonitor: { interval: "15s", labels: { release: "prometheus" } } } },
+        served,
+      ),
+    );
+    expect(pm?.apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(pm?.metadata?.labels).toMatchObject({ release: "prometheus", "app.kubernetes.io/instance": "zk" });
+    expect(pm?.metadata?.ownerReferences).toEqual([OWNER]);
+    expect(pm?.spec.selector).toEqual({
+      matchLabels: {
+        "app.kubernetes.io/name": "zookeeper",
+        "app.kubernetes.io/instance": "zk",
+        "app.kubernetes.io/component": "server",
+      },
+    });
+    expect(pm?.spec.podMetricsEndpoints).toEqual([
+      {
+        port: "sidecar-http",
+        path: "/metrics",
+        interval: "15s",
+        relabelings: [
+          {
+            sourceLabels: ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"],
+            targetLabel: "cluster",
+          },
+        ],
+      },
+    ]);
+  });
+
+  test("adds ZooKeeper's own endpoint when its native metrics are on", () => {
+    const pm = podMonitor(children({ metrics: { enabled: true } }, served));
+    expect(pm?.spec.podMetricsEndpoints.map((e) => e.port)).toEqual(["sidecar-http", "metrics"]);
+  });
 });

@@ -5,9 +5,10 @@
 // (one informer per kind, labelled children only), the RBAC source (rbac.ts) and the tests.
 // Adding a child kind is one entry here plus its builder.
 //
-// Every kind here is always served by the API server. An optional kind (one whose API a
-// cluster may not serve, such as a ServiceMonitor) would also need a way to discover it; the
-// API refuses spec.metrics.serviceMonitor.enabled until that exists.
+// An optional kind (the PodMonitor) belongs to an API a cluster may not serve: the controller
+// asks API discovery for it now and then, runs its informer only while it is served, and the
+// builders see which optional kinds are served (BuildInput.served). A kind marked `prune` is
+// also deleted when its builder stops wanting it (a PodMonitor switched off).
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { Member } from "../../sidecar/src/contract.ts";
 import { RESOURCES, type ResourceType } from "./api/objects.ts";
@@ -19,6 +20,7 @@ import { buildConfigMap } from "./builders/configmap.ts";
 import { buildHeadlessService } from "./builders/headless-service.ts";
 import { childNames } from "./builders/labels.ts";
 import { buildPodDisruptionBudget } from "./builders/pdb.ts";
+import { buildPodMonitor } from "./builders/pod-monitor.ts";
 import { buildStatefulSet } from "./builders/statefulset.ts";
 import { computeConfigHash, renderStaticConfig } from "./builders/zoo-cfg.ts";
 
@@ -42,6 +44,8 @@ export interface BuildInput {
   statefulSetReplicas?: number;
   /** The cluster's DNS domain (e.g. cluster.local). */
   clusterDomain: string;
+  /** The optional kinds (by kind name) the API server serves now; none when not given. */
+  served?: ReadonlySet<string>;
 }
 
 export interface ChildKind {
@@ -53,7 +57,11 @@ export interface ChildKind {
   /** Why the operator owns this kind (the comment above its RBAC rule). */
   why: string;
   /** RBAC verbs beyond what every child needs (list and watch for the informer, create and patch for server-side apply). */
-  extraVerbs?: "get"[];
+  extraVerbs?: ("get" | "delete")[];
+  /** The API server may not serve this kind: informed and built only while discovery finds it. */
+  optional?: true;
+  /** An object of this kind that the builder no longer wants is deleted (needs the delete verb). */
+  prune?: true;
 }
 
 function statefulSetReplicas(input: BuildInput): number {
@@ -100,6 +108,18 @@ export const CHILD_KINDS: readonly ChildKind[] = [
       ),
     ],
     why: "NAME: how many members a voluntary disruption may take",
+  },
+  {
+    type: RESOURCES.PodMonitor,
+    names: (n) => [childNames(n).podMonitor],
+    build: (i) =>
+      i.served?.has(RESOURCES.PodMonitor.kind) && i.spec.metrics.podMonitor.enabled
+        ? [buildPodMonitor(i.cluster, i.spec)]
+        : [],
+    why: "NAME: the Prometheus Operator scrapes the members' metrics; deleted when spec.metrics.podMonitor.enabled turns false",
+    extraVerbs: ["delete"],
+    optional: true,
+    prune: true,
   },
   {
     type: RESOURCES.StatefulSet,

@@ -11,7 +11,7 @@ import { CLUSTER_RESOURCE } from "./api/types.ts";
 import { RESOURCES, type ResourceType } from "./api/objects.ts";
 import { CHILD_KINDS } from "./children.ts";
 
-export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch";
+export type Verb = "get" | "list" | "watch" | "create" | "update" | "patch" | "delete";
 
 export interface Permission {
   type: ResourceType;

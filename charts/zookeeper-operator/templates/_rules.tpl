@@ -64,6 +64,17 @@
     - watch
     - create
     - patch
+# NAME: the Prometheus Operator scrapes the members' metrics; deleted when spec.metrics.podMonitor.enabled turns false: informer + server-side apply
+- apiGroups:
+    - monitoring.coreos.com
+  resources:
+    - podmonitors
+  verbs:
+    - delete
+    - list
+    - watch
+    - create
+    - patch
 # NAME: the ensemble's pods: informer + server-side apply
 - apiGroups:
     - apps

@@ -33,7 +33,7 @@ import {
 } from "../../../operator/src/api/objects.ts";
 import { KubeClient, isNotFound, loadKubeConfig } from "../../../operator/src/runtime/kube.ts";
 import { runHelm, runKubectl } from "../../rig/kube-control-plane.ts";
-import { repoRoot } from "../../rig/paths.ts";
+import { prometheusOperatorCrdsDir, repoRoot } from "../../rig/paths.ts";
 import { claimBlock, RigProcess, waitFor, type Block } from "../../rig/processes.ts";
 
 const kubeconfig = inject("kubeconfig");
@@ -180,6 +180,7 @@ describe("helm lint and helm template", () => {
       [
         `ClusterRole/${FULLNAME}`,
         `ClusterRoleBinding/${FULLNAME}`,
+        `CustomResourceDefinition/${CRD_NAME}`,
         `Deployment/${FULLNAME}`,
         `Role/${FULLNAME}-leader-election`,
         `RoleBinding/${FULLNAME}-leader-election`,
@@ -295,8 +296,10 @@ describe("helm lint and helm template", () => {
       expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: "zk-op", namespace: releaseNamespace }]);
     }
 
-    // Without RBAC and the ServiceAccount: only the Deployment and the Service, running as the given account.
+    // Without the CRD, RBAC and the ServiceAccount: only the Deployment and the Service, running as the given account.
     const bare = await template([
+      "--set",
+      "crds.install=false",
       "--set",
       "rbac.create=false",
       "--set",
@@ -327,6 +330,8 @@ describe("installed on a real API server", () => {
   let operator: RigProcess | undefined;
   let saKubeconfig = "";
   let saClient: KubeClient;
+  /** The operator pod of the RBAC test: its /metrics show refused requests. */
+  let operatorBase = "";
 
   /**
    * The operator configured by the installed Deployment's env, the downward API resolved as the
@@ -451,8 +456,8 @@ describe("installed on a real API server", () => {
   }
 
   beforeAll(async () => {
-    // Helm installs crds/ only when the CRD is absent; another test file may have applied it
-    // to this control plane already. Start from no CRD, so that the install is what creates it.
+    // Another test file may have applied the CRD with kubectl; Helm refuses to take over an
+    // object it did not create. Start from no CRD, so that the install is what creates it.
     await kubectl(["delete", "crd", CRD_NAME, "--ignore-not-found", "--wait=true", "--timeout=60s"]);
     await kubectl(["create", "namespace", appsNamespace]);
     block = await claimBlock("chart");
@@ -531,6 +536,7 @@ describe("installed on a real API server", () => {
     expect(review.status.userInfo.username).toBe(`system:serviceaccount:${releaseNamespace}:${FULLNAME}`);
 
     const base = await startOperatorAsPod(`${FULLNAME}-6d4b7c9f8-chart1`);
+    operatorBase = base;
     await createClusterAndWait("zk");
     const events = await admin.request<{ items: { reportingController?: string; reason?: string }[] }>(
       "GET",
@@ -541,6 +547,41 @@ describe("installed on a real API server", () => {
     ).toContain("Created");
 
     await expectNoRefusals(base);
+  });
+
+  test("PodMonitor: once the Prometheus Operator's API is served, each cluster gets one; disabled, it is deleted", async () => {
+    // The CRD from the Prometheus Operator's own sources, installed while the operator runs: its
+    // discovery (every 20 s) must notice, start an informer and build the optional child.
+    const crd = "podmonitors.monitoring.coreos.com";
+    const crdWasThere =
+      (await kubectl(["get", "crd", crd, "--ignore-not-found", "-o", "name"])).trim() !== "";
+    const file = join(prometheusOperatorCrdsDir(), "monitoring.coreos.com_podmonitors.yaml");
+    await kubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
+    await kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${crd}`]);
+    const podMonitor = await waitFor(
+      "the PodMonitor of zk",
+      async () =>
+        (await getObject<KubeObject & { spec: { podMetricsEndpoints: { port: string }[] } }>(
+          RESOURCES.PodMonitor,
+          appsNamespace,
+          "zk",
+        )) ?? undefined,
+      { timeoutMs: 60_000 },
+    );
+    expect(podMonitor.metadata?.ownerReferences?.[0]).toMatchObject({ kind: KIND, name: "zk" });
+    expect(podMonitor.spec.podMetricsEndpoints.map((e) => e.port)).toEqual(["sidecar-http", "metrics"]);
+
+    await admin.request("PATCH", objectPath(CLUSTER_RESOURCE, appsNamespace, "zk"), {
+      body: { spec: { metrics: { podMonitor: { enabled: false } } } },
+      contentType: "application/merge-patch+json",
+    });
+    await waitFor(
+      "the PodMonitor of zk to be deleted",
+      async () => (await getObject(RESOURCES.PodMonitor, appsNamespace, "zk")) === null,
+      { timeoutMs: 30_000 },
+    );
+    await expectNoRefusals(operatorBase);
+    if (!crdWasThere) await kubectl(["delete", "crd", crd, "--wait=false"]);
   });
 
   test("RBAC is least: what the operator does not do is forbidden to its ServiceAccount", async () => {
@@ -632,7 +673,7 @@ describe("installed on a real API server", () => {
     await expectNoRefusals(base);
   });
 
-  test("helm uninstall removes what it installed; the CRD stays (Helm's crds/ rule)", async () => {
+  test("helm uninstall removes what it installed; the CRD stays (resource-policy keep)", async () => {
     await operator?.stop();
     const out = await helm([
       "uninstall",

@@ -20,7 +20,7 @@ import {
   type ZooKeeperCluster,
   type ZooKeeperClusterSpec,
 } from "../../../operator/src/api/types.ts";
-import { CRD_NAME } from "../../../operator/src/generators/crd.ts";
+import { CRD_FILE, CRD_NAME } from "../../../operator/src/generators/crd.ts";
 import { runHelm, runKubectl } from "../../rig/kube-control-plane.ts";
 import { repoRoot } from "../../rig/paths.ts";
 import { waitFor } from "../../rig/processes.ts";
@@ -132,7 +132,11 @@ const FULL_VALUES = {
     type: "LoadBalancer",
     annotations: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" },
   },
-  metrics: { enabled: false, port: 7070, serviceMonitor: { enabled: false } },
+  metrics: {
+    enabled: false,
+    port: 7070,
+    podMonitor: { enabled: false, interval: "15s", labels: { release: "prometheus" } },
+  },
   sidecar: {
     image: "registry.example/zk-sidecar:0.1.0",
     pullPolicy: "IfNotPresent",
@@ -168,7 +172,11 @@ const FULL_SPEC: ZooKeeperClusterSpec = {
     type: "LoadBalancer",
     annotations: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" },
   },
-  metrics: { enabled: false, port: 7070 },
+  metrics: {
+    enabled: false,
+    port: 7070,
+    podMonitor: { enabled: false, interval: "15s", labels: { release: "prometheus" } },
+  },
   sidecar: {
     image: "registry.example/zk-sidecar:0.1.0",
     imagePullPolicy: "IfNotPresent",
@@ -354,7 +362,7 @@ describe("helm lint and helm template", () => {
       [["--set", "config.autopurge.snapRetainCount=2"], /snapRetainCount.*minimum/],
       [["--set", "config.additional.snapCount=100000"], /config\/additional\/snapCount.*want string/],
       [["--set", "metrics.port=8080"], /metrics\/port/],
-      [["--set", "metrics.serviceMonitor.enabled=true"], /serviceMonitor\/enabled.*must be false/],
+      [["--set", "metrics.podMonitor.interval=often"], /podMonitor\/interval.*does not match pattern/],
       [["--set-json", 'podLabels={"app.kubernetes.io/name":"x"}'], /podLabels\/app.kubernetes.io~1name/],
       [["--set", "replicas=3"], /additional properties 'replicas' not allowed/],
       [["--set", "persistence.enabled=false"], /additional properties 'enabled' not allowed/],
@@ -398,7 +406,7 @@ describe("what the chart renders, judged by the API server with our CRD (kubectl
       "--field-manager",
       "zookeeper-chart-test",
       "-f",
-      join(OPERATOR_CHART, "crds"),
+      join(repoRoot, CRD_FILE),
     ]);
     await kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${CRD_NAME}`]);
     await kubectl(["create", "namespace", namespace]);

@@ -28,7 +28,7 @@ export const DEFAULTS = {
   pod: { antiAffinity: "preferred", terminationGracePeriodSeconds: 60 },
   disruptionBudget: { maxUnavailable: 1 },
   service: { type: "ClusterIP" },
-  metrics: { enabled: true, port: 7000, serviceMonitor: { enabled: false, interval: "30s" } },
+  metrics: { enabled: true, port: 7000, podMonitor: { enabled: true, interval: "30s" } },
   paused: false,
   sidecarResources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "96Mi" } },
   clusterDomain: "cluster.local",

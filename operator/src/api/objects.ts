@@ -53,6 +53,13 @@ export const RESOURCES = {
     plural: "poddisruptionbudgets",
     namespaced: true,
   },
+  /** Optional: served only where the Prometheus Operator's CRDs are installed (children.ts). */
+  PodMonitor: {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "PodMonitor",
+    plural: "podmonitors",
+    namespaced: true,
+  },
   Lease: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", plural: "leases", namespaced: true },
   Event: { apiVersion: "events.k8s.io/v1", kind: "Event", plural: "events", namespaced: true },
 } as const satisfies Record<string, ResourceType>;

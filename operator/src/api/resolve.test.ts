@@ -61,7 +61,7 @@ describe("resolveSpec defaults", () => {
         metrics: {
           enabled: true,
           port: 7000,
-          serviceMonitor: { enabled: false, interval: "30s", labels: {} },
+          podMonitor: { enabled: true, interval: "30s", labels: {} },
         },
         paused: false,
         warnings: [],

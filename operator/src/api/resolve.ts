@@ -61,7 +61,7 @@ export interface ResolvedSpec {
   metrics: {
     enabled: boolean;
     port: number;
-    serviceMonitor: { enabled: boolean; interval: string; labels: Record<string, string> };
+    podMonitor: { enabled: boolean; interval: string; labels: Record<string, string> };
   };
   paused: boolean;
   /** Accepted but unwise choices (an even ensemble size); the operator reports them as Warning events. */
@@ -237,10 +237,10 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
   const metrics = {
     enabled: m.enabled ?? DEFAULTS.metrics.enabled,
     port: m.port ?? DEFAULTS.metrics.port,
-    serviceMonitor: {
-      enabled: m.serviceMonitor?.enabled ?? DEFAULTS.metrics.serviceMonitor.enabled,
-      interval: m.serviceMonitor?.interval ?? DEFAULTS.metrics.serviceMonitor.interval,
-      labels: { ...(m.serviceMonitor?.labels ?? {}) },
+    podMonitor: {
+      enabled: m.podMonitor?.enabled ?? DEFAULTS.metrics.podMonitor.enabled,
+      interval: m.podMonitor?.interval ?? DEFAULTS.metrics.podMonitor.interval,
+      labels: { ...(m.podMonitor?.labels ?? {}) },
     },
   };
   if (RESERVED_PORTS.includes(metrics.port)) {

@@ -1,5 +1,5 @@
 // The one source of the ZooKeeperCluster API: the OpenAPI v3 schema with descriptions, defaults and
-// CEL rules. The CRD YAML (charts/zookeeper-operator/crds/) and docs/api.md are generated from it
+// CEL rules. The CRD YAML (charts/zookeeper-operator/files/) and docs/api.md are generated from it
 // (`npm run generate`); types.ts is written to match it and types.test.ts checks that they agree.
 import {
   DEFAULTS,
@@ -93,6 +93,21 @@ function stringMap(description: string, extra: Partial<JSONSchema> = {}): JSONSc
     maxProperties: 64,
     ...extra,
   };
+}
+
+/** A map of Kubernetes labels: keys and values the API server would accept on any object. */
+function labelMap(description: string, rules: { rule: string; message: string }[] = []): JSONSchema {
+  return stringMap(description, {
+    additionalProperties: { type: "string", maxLength: 63, pattern: LABEL_VALUE },
+    "x-kubernetes-validations": [
+      {
+        rule: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY}'))`,
+        message:
+          "keys must be label keys: an optional DNS-subdomain prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",
+      },
+      ...rules,
+    ],
+  });
 }
 function secretName(description: string): JSONSchema {
   return str(description, {
@@ -384,26 +399,14 @@ export const specSchema: JSONSchema = obj(
     pod: obj(
       "Scheduling and metadata of the ZooKeeper pods.",
       {
-        labels: stringMap(
+        labels: labelMap(
           "Extra labels of the pods (the app.kubernetes.io/* labels the operator sets are reserved).",
-          {
-            additionalProperties: {
-              type: "string",
-              maxLength: 63,
-              pattern: LABEL_VALUE,
+          [
+            {
+              rule: `self.all(k, !(k in ${celList(RESERVED_POD_LABELS)}))`,
+              message: `may not set the labels the operator selects pods by: ${RESERVED_POD_LABELS.join(", ")}`,
             },
-            "x-kubernetes-validations": [
-              {
-                rule: `self.all(k, k.size() <= 317 && k.matches(r'${LABEL_KEY}'))`,
-                message:
-                  "keys must be label keys: an optional DNS-subdomain prefix and '/', then up to 63 letters, digits, '-', '_' or '.'",
-              },
-              {
-                rule: `self.all(k, !(k in ${celList(RESERVED_POD_LABELS)}))`,
-                message: `may not set the labels the operator selects pods by: ${RESERVED_POD_LABELS.join(", ")}`,
-              },
-            ],
-          },
+          ],
         ),
         annotations: stringMap("Extra annotations of the pods.", {
           "x-kubernetes-validations": [
@@ -499,30 +502,23 @@ export const specSchema: JSONSchema = obj(
             },
           ],
         }),
-        serviceMonitor: obj(
-          "A Prometheus Operator ServiceMonitor for the metrics. Reserved: this operator version does not create ServiceMonitors yet, so the API server refuses enabled: true rather than accept a setting that would do nothing.",
+        podMonitor: obj(
+          "A Prometheus Operator PodMonitor that scrapes every member's sidecar (and ZooKeeper's own endpoint when enabled), created when the cluster serves monitoring.coreos.com/v1 PodMonitors (docs/monitoring.md).",
           {
             enabled: bool(
-              "Create a ServiceMonitor. Must be false in this operator version; scrape the sidecars' /metrics (port 8081) with your own ServiceMonitor or PodMonitor meanwhile.",
-              {
-                default: DEFAULTS.metrics.serviceMonitor.enabled,
-                "x-kubernetes-validations": [
-                  {
-                    rule: "!self",
-                    message:
-                      "ServiceMonitors are not created by this operator version yet: set it to false and scrape the sidecars' /metrics (port 8081) with your own ServiceMonitor or PodMonitor",
-                  },
-                ],
-              },
+              "Create the PodMonitor when the PodMonitor API is served; false deletes the one the operator made.",
+              { default: DEFAULTS.metrics.podMonitor.enabled },
             ),
             interval: str("Scrape interval, e.g. 30s.", {
-              default: DEFAULTS.metrics.serviceMonitor.interval,
+              default: DEFAULTS.metrics.podMonitor.interval,
               maxLength: 16,
               "x-kubernetes-validations": [
                 { rule: `self.matches(r'${DURATION}')`, message: "must be a duration such as 30s or 1m" },
               ],
             }),
-            labels: stringMap("Labels of the ServiceMonitor, so that a Prometheus selects it."),
+            labels: labelMap(
+              "Labels of the PodMonitor, so that a Prometheus's podMonitorSelector picks it, e.g. { release: prometheus }.",
+            ),
           },
           { default: {} },
         ),

@@ -98,7 +98,7 @@ export interface ZooKeeperClusterSpec {
   metrics?: {
     enabled?: boolean;
     port?: number;
-    serviceMonitor?: {
+    podMonitor?: {
       enabled?: boolean;
       interval?: string;
       labels?: Record<string, string>;

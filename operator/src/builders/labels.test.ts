@@ -10,6 +10,7 @@ test("child names (DESIGN.md)", () => {
     pdb: "web",
     configMap: "web-config",
     adminSecret: "web-admin",
+    podMonitor: "web",
   });
 });
 

@@ -37,6 +37,7 @@ export interface ChildNames {
   pdb: string;
   configMap: string;
   adminSecret: string;
+  podMonitor: string;
 }
 
 export function childNames(clusterName: string): ChildNames {
@@ -47,6 +48,7 @@ export function childNames(clusterName: string): ChildNames {
     pdb: clusterName,
     configMap: `${clusterName}-config`,
     adminSecret: `${clusterName}-admin`,
+    podMonitor: clusterName,
   };
 }
 

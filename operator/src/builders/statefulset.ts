@@ -38,6 +38,9 @@ import {
 
 /** The official image's user and group (zookeeper, 1000:1000); the sidecar image uses the same ids. */
 export const POD_UID = 1000;
+/** Container port names: the sidecar's HTTP server and ZooKeeper's native metrics (pod-monitor.ts scrapes them by name). */
+export const SIDECAR_PORT_NAME = "sidecar-http";
+export const METRICS_PORT_NAME = "metrics";
 
 export const CONTAINERS = { init: "config", sidecar: "sidecar", zookeeper: "zookeeper" } as const;
 export const VOLUMES = {
@@ -132,7 +135,7 @@ export function buildStatefulSet(
     // A native sidecar: an init container that keeps running beside the main container.
     restartPolicy: "Always",
     env: [...contractEnv, { name: ENV.httpPort, value: String(PORTS.sidecarHttp) }],
-    ports: [{ name: "sidecar-http", containerPort: PORTS.sidecarHttp, protocol: "TCP" }],
+    ports: [{ name: SIDECAR_PORT_NAME, containerPort: PORTS.sidecarHttp, protocol: "TCP" }],
     // The sidecar's own liveness: /status answers from its cache whatever ZooKeeper does, so a
     // failure means the sidecar itself hangs, and only the sidecar is restarted.
     livenessProbe: {
@@ -163,7 +166,7 @@ export function buildStatefulSet(
     { name: "election", containerPort: PORTS.election, protocol: "TCP" },
   ];
   if (spec.metrics.enabled)
-    zookeeperPorts.push({ name: "metrics", containerPort: spec.metrics.port, protocol: "TCP" });
+    zookeeperPorts.push({ name: METRICS_PORT_NAME, containerPort: spec.metrics.port, protocol: "TCP" });
   const zookeeper: V1Container = {
     name: CONTAINERS.zookeeper,
     image: spec.image,

@@ -1,10 +1,11 @@
-// The CustomResourceDefinition, built from the schema. Generated into
-// charts/zookeeper-operator/crds/ by generate.ts; the kube tests install that file.
+// The CustomResourceDefinition, built from the schema. Generated into the operator chart's files/
+// by generate.ts; the chart's templates/crd.yaml installs and upgrades it (crds.install), and the
+// kube tests and `kubectl apply` users apply that same file.
 import { clusterSchema, type JSONSchema } from "../api/schema.ts";
 import { GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION } from "../api/types.ts";
 
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
-export const CRD_FILE = `charts/zookeeper-operator/crds/${GROUP}_${PLURAL}.yaml`;
+export const CRD_FILE = `charts/zookeeper-operator/files/${GROUP}_${PLURAL}.yaml`;
 
 export interface PrinterColumn {
   name: string;
@@ -41,7 +42,7 @@ export const PRINTER_COLUMNS: PrinterColumn[] = [
 export interface CustomResourceDefinition {
   apiVersion: "apiextensions.k8s.io/v1";
   kind: "CustomResourceDefinition";
-  metadata: { name: string; labels: Record<string, string> };
+  metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
   spec: {
     group: string;
     names: {
@@ -74,6 +75,9 @@ export function buildCrd(): CustomResourceDefinition {
         "app.kubernetes.io/name": "zookeeper-operator",
         "app.kubernetes.io/part-of": "zookeeper-operator",
       },
+      // helm uninstall keeps it: deleting a CRD deletes every ZooKeeperCluster, and with them
+      // (owner references) every ensemble and, with reclaimPolicy Delete, its data.
+      annotations: { "helm.sh/resource-policy": "keep" },
     },
     spec: {
       group: GROUP,

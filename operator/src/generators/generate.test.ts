@@ -30,5 +30,5 @@ test("the CRD names, scope, subresource and printer columns", () => {
     "Available",
     "Age",
   ]);
-  expect(CRD_FILE).toBe("charts/zookeeper-operator/crds/zookeeper.ensemble.dev_zookeeperclusters.yaml");
+  expect(CRD_FILE).toBe("charts/zookeeper-operator/files/zookeeper.ensemble.dev_zookeeperclusters.yaml");
 });

@@ -45,8 +45,10 @@ import { computeStatus, sameStatus } from "./status.ts";
 
 export interface ReconcileDeps {
   /** Writes: server-side apply of children and of the status (KubeClient.apply, applyStatus). */
-  client: Pick<KubeClient, "apply" | "applyStatus">;
+  client: Pick<KubeClient, "apply" | "applyStatus" | "remove">;
   caches: Caches;
+  /** The optional child kinds (children.ts) the API server serves now; none when not given. */
+  servedKinds?: () => ReadonlySet<string>;
   getCluster(namespace: string, name: string): ZooKeeperCluster | undefined;
   /**
    * The password in the Secret `name`, read from the API server (not the cache), or null when
@@ -223,8 +225,11 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
           joining: step.joining,
           statefulSetReplicas: step.statefulSetReplicas,
           clusterDomain: deps.clusterDomain,
+          served: deps.servedKinds?.() ?? new Set(),
         });
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
+  const pruned =
+    refused === null && step.type !== "Paused" ? await pruneChildren(deps, log, observed, desired) : [];
   const reconfig: ReconfigOutcome =
     refused === null ? await changeMembership(deps, log, cluster, step, observed) : { state: "none" };
   if (reconfig.state === "committed") deps.reconfigLog?.set(key, reconfig.version);
@@ -237,7 +242,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   if (restarted) deps.restartLog?.set(key, restarted);
   await recordPassEvents(deps, cluster, spec, step, observed, applied, refused);
 
-  const changed = applied.map((a) => a.child);
+  const changed = [...applied.map((a) => a.child), ...pruned];
   const status = computeStatus({
     cluster,
     observed,
@@ -453,6 +458,33 @@ async function applyChildren(
     log.info({ child, why: reason }, reason === "missing" ? "created child" : "updated child");
   }
   return { applied, refused: null };
+}
+
+/**
+ * Deletes the observed children of the `prune` kinds (children.ts) that the builders no longer
+ * want, such as a PodMonitor switched off. Returns their keys.
+ */
+async function pruneChildren(
+  deps: ReconcileDeps,
+  log: Logger,
+  observed: Observed,
+  desired: KubeObject[],
+): Promise<string[]> {
+  const wanted = new Set(desired.map((o) => childKey(o.kind ?? "", o.metadata?.name ?? "")));
+  const pruned: string[] = [];
+  for (const [child, obj] of observed.children) {
+    if (wanted.has(child) || !childKindOf(obj.kind).prune) continue;
+    const meta = obj.metadata ?? {};
+    await deps.client.remove(
+      childKindOf(obj.kind).type,
+      meta.namespace ?? "",
+      meta.name ?? "",
+      meta.uid ?? "",
+    );
+    pruned.push(child);
+    log.info({ child }, "deleted child");
+  }
+  return pruned;
 }
 
 const CHANGE_EVENTS: Record<ApplyReason, { reason: string; action: string; note: (list: string) => string }> =

@@ -4,7 +4,7 @@
 // Informers start at once (a warm cache for a standby); workers start only when `startWorkers`
 // is called (after winning the lease). It hands each pass its effects (reconcile.ts ReconcileDeps).
 import type { Logger } from "pino";
-import { RESOURCES, objectPath, type KubeObject } from "../api/objects.ts";
+import { RESOURCES, objectPath, type KubeObject, type ResourceType } from "../api/objects.ts";
 import { CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../api/types.ts";
 import { LABELS, LABEL_VALUES } from "../builders/labels.ts";
 import { CHILD_KINDS } from "../children.ts";
@@ -38,8 +38,23 @@ export interface ControllerOptions {
   memberReadyTimeoutMs?: number;
   /** Sends a membership step's reconfig (runtime/reconfigure.ts); unset: membership steps wait. */
   reconfigure?: ReconcileDeps["reconfigure"];
+  /** How often API discovery is asked about the optional child kinds (default 20 s). */
+  discoveryPeriodMs?: number;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   onResult?: (outcome: Outcome, seconds: number) => void;
+}
+
+const DISCOVERY_PERIOD_MS = 20_000;
+
+/** Whether the API server serves `type` now: its group/version's discovery document lists it. */
+async function apiServes(client: KubeClient, type: ResourceType): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name?: string }[] }>("GET", `/apis/${type.apiVersion}`);
+    return (list.resources ?? []).some((r) => r.name === type.plural);
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 /** Children and pods carry this label; we never cache objects that are not ours. */
@@ -93,6 +108,12 @@ export class Controller {
   private readonly childInformers = new Map<string, Informer<CompactChild>[]>();
   private readonly podInformers: Informer<PodLike>[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
+  private discoveryTimer: NodeJS.Timeout | null = null;
+  private informersStarted = false;
+  /** Namespaces watched, or [undefined] for all. */
+  private readonly scopes: (string | undefined)[];
+  /** The optional child kinds the API server serves now (discoverOptionalKinds). */
+  private readonly served = new Set<string>();
   private workersStarted = false;
   /** What each pass may read and do (its members read the live caches, so one object serves every pass). */
   private readonly reconcileDeps: ReconcileDeps;
@@ -107,6 +128,7 @@ export class Controller {
     this.rollSlots = new RollSlotLimiter(options.maxConcurrentRolls ?? 1);
     this.reconcileDeps = this.buildReconcileDeps();
     const scopes: (string | undefined)[] = options.namespaces.length > 0 ? options.namespaces : [undefined];
+    this.scopes = scopes;
     this.queue = new WorkQueue((key) => reconcileCluster(this.reconcileDeps, key), {
       workers: options.workers,
       backoff: { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.2 },
@@ -134,24 +156,6 @@ export class Controller {
         this.onCluster(obj, kind);
       });
       this.clusterInformers.push(clusters);
-      for (const { type } of CHILD_KINDS) {
-        const inf = new Informer<CompactChild>(
-          options.client,
-          {
-            type,
-            ...(ns ? { namespace: ns } : {}),
-            labelSelector: OWNED_SELECTOR,
-            transform: compactChild,
-          },
-          this.log,
-        );
-        inf.on((obj) => {
-          this.onChild(obj);
-        });
-        const list = this.childInformers.get(type.kind) ?? [];
-        list.push(inf);
-        this.childInformers.set(type.kind, list);
-      }
       const pods = new Informer<PodLike>(
         options.client,
         {
@@ -166,6 +170,53 @@ export class Controller {
         this.onPod(obj, kind);
       });
       this.podInformers.push(pods);
+    }
+    for (const { type } of CHILD_KINDS.filter((k) => k.optional !== true)) this.addChildInformers(type);
+  }
+
+  /** One informer per scope for a child kind: only our labelled objects, kept compact. */
+  private addChildInformers(type: ResourceType): Informer<CompactChild>[] {
+    const informers = this.scopes.map((ns) => {
+      const inf = new Informer<CompactChild>(
+        this.options.client,
+        { type, ...(ns ? { namespace: ns } : {}), labelSelector: OWNED_SELECTOR, transform: compactChild },
+        this.log,
+      );
+      inf.on((obj) => {
+        this.onChild(obj);
+      });
+      return inf;
+    });
+    this.childInformers.set(type.kind, informers);
+    return informers;
+  }
+
+  /**
+   * Asks API discovery whether each optional child kind is served, and starts or stops its
+   * informers when that changed (the Prometheus Operator's CRDs installed or removed after the
+   * operator started). A failed discovery changes nothing.
+   */
+  async discoverOptionalKinds(): Promise<void> {
+    for (const { type } of CHILD_KINDS.filter((k) => k.optional === true)) {
+      let served: boolean;
+      try {
+        served = await apiServes(this.options.client, type);
+      } catch (err) {
+        this.log.warn({ kind: type.kind, err }, "API discovery failed; will ask again");
+        continue;
+      }
+      if (served === this.served.has(type.kind)) continue;
+      if (served) {
+        this.served.add(type.kind);
+        for (const inf of this.addChildInformers(type)) if (this.informersStarted) inf.start();
+      } else {
+        this.served.delete(type.kind);
+        const gone = this.childInformers.get(type.kind) ?? [];
+        this.childInformers.delete(type.kind);
+        await Promise.all(gone.map((i) => i.stop()));
+      }
+      this.log.info({ kind: type.kind, apiVersion: type.apiVersion, served }, "optional child kind");
+      this.resyncAll();
     }
   }
 
@@ -191,7 +242,13 @@ export class Controller {
   }
 
   startInformers(): void {
+    this.informersStarted = true;
     for (const i of this.allInformers()) i.start();
+    void this.discoverOptionalKinds();
+    this.discoveryTimer = setInterval(() => {
+      void this.discoverOptionalKinds();
+    }, this.options.discoveryPeriodMs ?? DISCOVERY_PERIOD_MS);
+    this.discoveryTimer.unref();
   }
 
   /** Starts reconciling (after winning the lease): enqueue every known cluster and resync periodically. */
@@ -215,6 +272,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     this.workersStarted = false;
     await this.queue.shutdown();
     await Promise.all(this.allInformers().map((i) => i.stop()));
@@ -323,6 +381,7 @@ export class Controller {
           throw err;
         }
       },
+      servedKinds: () => this.served,
       rollSlots: this.rollSlots,
       restartLog: new Map(),
       reconfigLog: new Map(),

@@ -245,6 +245,20 @@ export class KubeClient {
     await this.write("PATCH", `${objectPath(type, obj.metadata?.namespace, name)}?${q.toString()}`, obj);
   }
 
+  /**
+   * Deletes one object, only if it is still the one with `uid` (a replacement of the same name
+   * stays). Gone already counts as done.
+   */
+  async remove(type: ResourceType, namespace: string, name: string, uid: string): Promise<void> {
+    try {
+      await this.request("DELETE", objectPath(type, namespace, name), {
+        body: { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid } },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   /** Server-side apply of the status subresource (one per reconcile pass). */
   async applyStatus(type: ResourceType, obj: KubeObject & { status: unknown }): Promise<void> {
     const name = obj.metadata?.name;

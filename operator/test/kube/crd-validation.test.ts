@@ -298,10 +298,14 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "must not be a port ZooKeeper or the sidecar already uses",
   },
   {
-    what: "a ServiceMonitor, which this version does not create",
-    spec: { metrics: { serviceMonitor: { enabled: true } } },
-    message:
-      "spec.metrics.serviceMonitor.enabled: Invalid value: true: ServiceMonitors are not created by this operator version yet",
+    what: "a PodMonitor label value Kubernetes would refuse",
+    spec: { metrics: { podMonitor: { labels: { release: "kube prometheus" } } } },
+    message: "spec.metrics.podMonitor.labels.release",
+  },
+  {
+    what: "a PodMonitor scrape interval that is not a duration",
+    spec: { metrics: { podMonitor: { interval: "often" } } },
+    message: "must be a duration such as 30s or 1m",
   },
   {
     what: "an invalid TLS Secret name",
@@ -361,7 +365,7 @@ describe("valid specs", () => {
       pod: { antiAffinity: "preferred", terminationGracePeriodSeconds: 60 },
       disruptionBudget: { maxUnavailable: 1 },
       service: { type: "ClusterIP" },
-      metrics: { enabled: true, port: 7000, serviceMonitor: { enabled: false, interval: "30s" } },
+      metrics: { enabled: true, port: 7000, podMonitor: { enabled: true, interval: "30s" } },
       paused: false,
     });
   });
