@@ -11,6 +11,7 @@ import { buildCrd, CRD_FILE } from "./crd.ts";
 import { CONDITIONS_DOC, DOCS_FILE, renderApiDocs, renderConditionReasons } from "./docs.ts";
 import { dump } from "js-yaml";
 import { RULES_TEMPLATE_FILE, renderRulesTemplate } from "./rbac-template.ts";
+import { DASHBOARD_FILE, renderDashboardJson } from "../../../monitoring/dashboard/zookeeper-dashboard.ts";
 
 const repoRoot = resolve(import.meta.dirname, "../../..");
 
@@ -26,6 +27,7 @@ export async function renderGeneratedFiles(): Promise<Record<string, string>> {
       proseWrap: "preserve",
     }),
     [RULES_TEMPLATE_FILE]: renderRulesTemplate(),
+    [DASHBOARD_FILE]: await renderDashboardJson(),
     [CONDITIONS_DOC.file]: replaceSection(
       readFileSync(join(repoRoot, CONDITIONS_DOC.file), "utf8"),
       CONDITIONS_DOC.marker,
