@@ -7,7 +7,9 @@
 #   - a static busybox from Debian's busybox-static (the shell of the rig's test image);
 #   - kube-proxy at the pinned Kubernetes version (same module setup as build-tools.sh);
 #   - CoreDNS with the rig's plugins only (e2e/rig/node/coredns/main.go) at COREDNS_VERSION;
-#   - rancher's local-path-provisioner at LOCAL_PATH_PROVISIONER_VERSION (dynamic PVs).
+#   - rancher's local-path-provisioner at LOCAL_PATH_PROVISIONER_VERSION (dynamic PVs);
+#   - the Prometheus Operator and its config reloader at PROMETHEUS_OPERATOR_VERSION, and
+#     Prometheus at PROMETHEUS_VERSION (e2e/rig/monitoring.ts runs them in the cluster).
 # Prints the node bin folder on its last line. Run as root (apt-get).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,4 +110,46 @@ if [[ ! -x "$bin/$lpp" ]]; then
   rm -rf "$gobin"
 fi
 ln -sfn "$lpp" "$bin/local-path-provisioner"
+
+# The Prometheus Operator and its config reloader (the monitoring e2e test runs them on the node:
+# e2e/rig/monitoring.ts); its CRDs come from the same module's sources (build-tools.sh).
+po="prometheus-operator-$PROMETHEUS_OPERATOR_VERSION"
+if [[ ! -x "$bin/$po" || ! -x "$bin/prometheus-config-reloader-$PROMETHEUS_OPERATOR_VERSION" ]]; then
+  mod="$work/$po"
+  mkdir -p "$mod"
+  echo "building prometheus-operator $PROMETHEUS_OPERATOR_VERSION (first run only; a few minutes)" >&2
+  (
+    cd "$mod"
+    [[ -f go.mod ]] || go mod init rig/prometheus-operator >/dev/null 2>&1
+    go mod edit -require="github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+    m=github.com/prometheus-operator/prometheus-operator/cmd
+    printf 'package main\nimport (\n_ "%s/operator"\n_ "%s/prometheus-config-reloader"\n)\nfunc main() {}\n' "$m" "$m" >tools.go
+    go mod tidy
+    go build -trimpath -ldflags "-s -w" -o "$bin/$po" "$m/operator"
+    go build -trimpath -ldflags "-s -w" -o "$bin/prometheus-config-reloader-$PROMETHEUS_OPERATOR_VERSION" \
+      "$m/prometheus-config-reloader"
+  )
+fi
+ln -sfn "$po" "$bin/prometheus-operator"
+ln -sfn "prometheus-config-reloader-$PROMETHEUS_OPERATOR_VERSION" "$bin/prometheus-config-reloader"
+
+# Prometheus, with Kubernetes service discovery only (its remove_all_sd/enable_*_sd build tags):
+# what the Prometheus Operator's configurations use, in a fraction of the full build's time.
+prom="prometheus-$PROMETHEUS_VERSION"
+if [[ ! -x "$bin/$prom" ]]; then
+  mod="$work/$prom"
+  mkdir -p "$mod"
+  echo "building prometheus $PROMETHEUS_VERSION (first run only; several minutes)" >&2
+  (
+    cd "$mod"
+    [[ -f go.mod ]] || go mod init rig/prometheus >/dev/null 2>&1
+    go mod edit -require="github.com/prometheus/prometheus@$PROMETHEUS_MODULE_VERSION"
+    printf 'package main\nimport _ "github.com/prometheus/prometheus/cmd/prometheus"\nfunc main() {}\n' >tools.go
+    go mod tidy
+    go build -trimpath -tags remove_all_sd,enable_kubernetes_sd \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" \
+      -o "$bin/$prom" github.com/prometheus/prometheus/cmd/prometheus
+  )
+fi
+ln -sfn "$prom" "$bin/prometheus"
 echo "$bin"

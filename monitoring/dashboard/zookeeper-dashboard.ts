@@ -2,7 +2,7 @@
 // written with Grafana's Foundation SDK (typed builders, no hand-written panel JSON).
 // `npm run generate` writes it to DASHBOARD_FILE; docs/monitoring.md ("Dashboard") lists every
 // panel. Queries use only series that exist on a healthy ensemble: the sidecars' `zookeeper_*`
-// (labels `namespace`, `pod`, `cluster`), the kubelet's cAdvisor series of the `zookeeper`
+// (labels `namespace`, `pod`, `cluster`), the kubelet's container series (cAdvisor or /metrics/resource) of the `zookeeper`
 // container, and the operator's `zk_operator_*` (monitoring/dashboard.test.ts checks the names
 // against the sidecar's and the operator's registries).
 import * as common from "@grafana/grafana-foundation-sdk/common";
@@ -24,7 +24,7 @@ const DATASOURCE: dashboard.DataSourceRef = { type: "prometheus", uid: "${dataso
 /** One ensemble's sidecar series, selected as the alert rules do (zookeeper-alerts.yaml). */
 const ZK = 'namespace="$namespace", cluster="$cluster"';
 /**
- * The kubelet's cAdvisor series of the ensemble's ZooKeeper containers. They carry no `cluster`
+ * The kubelet's container series (cAdvisor's or /metrics/resource's) of the ensemble's ZooKeeper containers. They carry no `cluster`
  * label, so the members are selected by their pod names, NAME-N.
  */
 const ZK_CONTAINER = `namespace="$namespace", pod=~"$cluster-[0-9]+", container="${CONTAINERS.zookeeper}"`;
@@ -443,22 +443,22 @@ function processRow(): cog.Builder<dashboard.Panel>[] {
     timeSeriesPanel({
       title: "ZooKeeper memory (working set)",
       description:
-        "Working set of each member's zookeeper container (cAdvisor, from the kubelet): the JVM's heap and everything else it maps. The kubelet kills the container when this reaches spec.resources.limits.memory.",
+        "Working set of each member's zookeeper container, from the kubelet (its /metrics/resource or cAdvisor's /metrics/cadvisor; max, so that scraping both counts once): the JVM's heap and everything else it maps. The kubelet kills the container when this reaches spec.resources.limits.memory.",
       unit: "bytes",
       span: 8,
       queries: [
-        { expr: `sum by (pod) (container_memory_working_set_bytes{${ZK_CONTAINER}})`, legend: "{{pod}}" },
+        { expr: `max by (pod) (container_memory_working_set_bytes{${ZK_CONTAINER}})`, legend: "{{pod}}" },
       ],
     }),
     timeSeriesPanel({
       title: "ZooKeeper CPU",
       description:
-        "CPU cores each member's zookeeper container uses (cAdvisor, from the kubelet). At its CPU limit the JVM is throttled, which shows as latency and, at worst, as followers dropped by the leader.",
+        "CPU cores each member's zookeeper container uses, from the kubelet (/metrics/resource or /metrics/cadvisor). At its CPU limit the JVM is throttled, which shows as latency and, at worst, as followers dropped by the leader.",
       unit: "short",
       span: 8,
       queries: [
         {
-          expr: `sum by (pod) (rate(container_cpu_usage_seconds_total{${ZK_CONTAINER}}[${RATE}]))`,
+          expr: `max by (pod) (rate(container_cpu_usage_seconds_total{${ZK_CONTAINER}}[${RATE}]))`,
           legend: "{{pod}}",
         },
       ],

@@ -21,6 +21,9 @@ export function missingNodeTools(): string[] {
   const required = [
     nodeTool("pause"),
     nodeTool("busybox"),
+    nodeTool("prometheus-operator"),
+    nodeTool("prometheus-config-reloader"),
+    nodeTool("prometheus"),
     "/usr/bin/containerd",
     "/usr/bin/containerd-shim-runc-v2",
     "/usr/bin/ctr",
