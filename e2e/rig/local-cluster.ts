@@ -52,8 +52,25 @@ export function localOperatorImages(images: ProjectImages): OperatorImages {
   };
 }
 
-/** `helm upgrade --install` of our chart, waiting until the operator's Deployment is available. */
+/**
+ * `helm upgrade --install` of our chart, waiting until the operator's Deployment is available, in
+ * a namespace that enforces Pod Security "restricted": every run proves the chart's pod admitted
+ * under the strictest profile.
+ */
 export async function installOperator(kubeconfigPath: string, images: OperatorImages): Promise<void> {
+  await runKubectl(kubeconfigPath, ["apply", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: OPERATOR_NAMESPACE,
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "latest",
+        },
+      },
+    }),
+  });
   await runHelm(kubeconfigPath, [
     "upgrade",
     "--install",
@@ -61,7 +78,6 @@ export async function installOperator(kubeconfigPath: string, images: OperatorIm
     CHART_DIR,
     "--namespace",
     OPERATOR_NAMESPACE,
-    "--create-namespace",
     "--set",
     `image.repository=${images.operator.repository}`,
     "--set",
