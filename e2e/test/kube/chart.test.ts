@@ -322,6 +322,19 @@ describe("helm lint and helm template", () => {
     await expect(template(["--set", "serviceAccount.create=false"])).rejects.toThrow(
       /serviceAccount.name is required/,
     );
+    // The monitoring objects and the CRD switch.
+    await expect(template(["--set", "metrics.serviceMonitor.interval=often"])).rejects.toThrow(
+      /serviceMonitor\/interval.*does not match pattern/,
+    );
+    await expect(template(["--set", "dashboard.namespace=Grafana_NS"])).rejects.toThrow(
+      /dashboard\/namespace.*does not match pattern/,
+    );
+    await expect(template(["--set", "crds.install=sometimes"])).rejects.toThrow(
+      /crds\/install.*got string, want boolean/,
+    );
+    await expect(template(["--set", "dashboard.enable=true"])).rejects.toThrow(
+      /additional properties 'enable' not allowed/,
+    );
   });
 });
 
