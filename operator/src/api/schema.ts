@@ -10,6 +10,7 @@ import {
   TYPED_CONFIG_KEYS,
 } from "./defaults.ts";
 import { HEAP_PATTERN } from "./quantity.ts";
+import k8sSchemas from "./k8s-schemas.json" with { type: "json" };
 import { JVM_HEAP_OPTION, JVM_OPTION_TOKEN, JVM_OWNED_PROPERTY } from "./jvm-options.ts";
 
 export interface ValidationRule {
@@ -46,6 +47,14 @@ export interface JSONSchema {
   "x-kubernetes-map-type"?: "atomic" | "granular";
   "x-kubernetes-validations"?: ValidationRule[];
 }
+
+/**
+ * core/v1 Affinity and TopologySpreadConstraint from the pinned Kubernetes release's OpenAPI,
+ * made structural for a CRD (generators/k8s-schemas.ts writes the file): typed, so that the API
+ * server names a wrong field instead of keeping it for the StatefulSet to fail on.
+ */
+const K8S_SCHEMAS = (k8sSchemas as { schemas: Record<"Affinity" | "TopologySpreadConstraint", JSONSchema> })
+  .schemas;
 
 // Regular expressions shared by several rules (CEL `matches` uses RE2 syntax, like these).
 const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -419,25 +428,25 @@ export const specSchema: JSONSchema = obj(
         nodeSelector: stringMap("Node labels a node must have to run a ZooKeeper pod."),
         tolerations,
         affinity: {
-          type: "object",
+          ...K8S_SCHEMAS.Affinity,
           description:
             "Kubernetes affinity (core/v1 Affinity) of the pods. The operator adds its own pod anti-affinity term per antiAffinity.",
-          "x-kubernetes-preserve-unknown-fields": true,
         },
         topologySpreadConstraints: arr(
           "Topology spread constraints (core/v1 TopologySpreadConstraint). Unset: spread over zones, softly (ScheduleAnyway). An empty list disables spreading. A constraint without labelSelector selects this cluster's pods.",
           {
-            type: "object",
+            ...K8S_SCHEMAS.TopologySpreadConstraint,
             description: "A topology spread constraint.",
             required: ["maxSkew", "topologyKey", "whenUnsatisfiable"],
-            "x-kubernetes-preserve-unknown-fields": true,
             properties: {
-              maxSkew: int("Largest allowed difference of pod counts between topology domains.", {
-                minimum: 1,
-              }),
+              ...K8S_SCHEMAS.TopologySpreadConstraint.properties,
               topologyKey: str(
                 "Node label that defines the topology domains, e.g. topology.kubernetes.io/zone.",
               ),
+              maxSkew: int("Largest allowed difference of pod counts between topology domains.", {
+                minimum: 1,
+                format: "int32",
+              }),
               whenUnsatisfiable: str("DoNotSchedule or ScheduleAnyway.", {
                 enum: ["DoNotSchedule", "ScheduleAnyway"],
               }),

@@ -28,8 +28,16 @@ function compare(
     if (child === undefined) out.extra.push(`${path}.${k}`);
     else compare(child, v, `${path}.${k}`, out);
   }
-  for (const k of Object.keys(props)) if (!(k in obj)) out.missing.push(`${path}.${k}`);
+  for (const k of Object.keys(props))
+    if (!(k in obj) && !FROM_KUBERNETES.some((p) => `${path}.${k}`.startsWith(p)))
+      out.missing.push(`${path}.${k}`);
 }
+
+/**
+ * Kubernetes' own schemas inlined from its OpenAPI (k8s-schemas.json): the example need not fill
+ * every field of them, though whatever it sets must be in them (and the kube tier stores it as is).
+ */
+const FROM_KUBERNETES = ["spec.pod.affinity.", "spec.pod.topologySpreadConstraints[]."];
 
 function walkSchema(schema: JSONSchema, path: string, visit: (s: JSONSchema, path: string) => void): void {
   visit(schema, path);

@@ -46,6 +46,12 @@ interface Rule {
   message: string;
 }
 
+/**
+ * Kubernetes' own types inlined from its OpenAPI (api/k8s-schemas.json): one row each, pointing at
+ * the Kubernetes API reference, rather than dozens of rows copied from it.
+ */
+const KUBERNETES_TYPES = new Set(["spec.pod.affinity", "spec.pod.topologySpreadConstraints[].labelSelector"]);
+
 function walk(s: JSONSchema, path: string, rows: Row[], rules: Rule[]): void {
   const constraints: string[] = [];
   if (s.enum) constraints.push(`one of ${s.enum.map((e) => `\`${e}\``).join(", ")}`);
@@ -64,6 +70,7 @@ function walk(s: JSONSchema, path: string, rows: Row[], rules: Rule[]): void {
     description,
   });
   for (const r of s["x-kubernetes-validations"] ?? []) rules.push({ path, message: r.message });
+  if (KUBERNETES_TYPES.has(path)) return;
   const children = s.type === "array" ? s.items?.properties : s.properties;
   const childPrefix = s.type === "array" ? `${path}[]` : path;
   for (const [name, child] of Object.entries(children ?? {}))

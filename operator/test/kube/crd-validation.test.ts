@@ -263,6 +263,41 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "tolerationSeconds is only allowed with effect NoExecute",
   },
   {
+    what: "an affinity of the wrong type (core/v1 Affinity's own schema)",
+    spec: { pod: { affinity: { nodeAffinity: "zone-a" } } },
+    message:
+      'spec.pod.affinity.nodeAffinity: Invalid value: "string": spec.pod.affinity.nodeAffinity in body must be of type object',
+  },
+  {
+    what: "a pod affinity term without its topologyKey",
+    spec: {
+      pod: {
+        affinity: {
+          podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: {} }] },
+        },
+      },
+    },
+    message:
+      "spec.pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey: Required value",
+  },
+  {
+    what: "a spread constraint whose selector has a number for a label value",
+    spec: {
+      pod: {
+        topologySpreadConstraints: [
+          {
+            maxSkew: 1,
+            topologyKey: "zone",
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { tier: 5 } },
+          },
+        ],
+      },
+    },
+    message:
+      "spec.pod.topologySpreadConstraints[0].labelSelector.matchLabels.tier in body must be of type string",
+  },
+  {
     what: "an unknown anti-affinity",
     spec: { pod: { antiAffinity: "sometimes" } },
     message: 'Unsupported value: "sometimes"',
