@@ -53,9 +53,14 @@ async function pvcNames(name: string): Promise<string[]> {
   return list.items.map((p) => p.metadata.name).filter((n) => n.startsWith(`data-${name}-`));
 }
 
-/** The children the operator creates for `name` (the table of child kinds), as `kind/name` of those that exist. */
+/**
+ * The children the operator creates for `name` (the table of child kinds), as `kind/name` of those
+ * that exist. Not the optional kinds: this cluster serves no PodMonitors (monitoring.test.ts does).
+ */
 async function childrenOf(name: string): Promise<string[]> {
-  const wanted = CHILD_KINDS.flatMap(({ type, names }) => names(name).map((n) => `${type.plural}/${n}`));
+  const wanted = CHILD_KINDS.filter((k) => k.optional !== true).flatMap(({ type, names }) =>
+    names(name).map((n) => `${type.plural}/${n}`),
+  );
   const out = await kubectl(["-n", namespace, "get", ...wanted, "--ignore-not-found", "-o", "name"]);
   return out.split("\n").filter(Boolean);
 }
