@@ -8,6 +8,7 @@ import { dashboardPanels, resolveVariables, type VariableValues } from "../dashb
 import { buildZooKeeperDashboard } from "../dashboard/zookeeper-dashboard.ts";
 import { formatLegend } from "./legend.ts";
 import { renderPanelSvg, type PanelSeries } from "./render-panel.ts";
+import { replaceBetween } from "../../operator/src/generators/section.ts";
 
 /** What the pictures need of a Prometheus: its range query (e2e/rig/monitoring.ts has one). */
 export interface RangeQuerier {
@@ -126,10 +127,9 @@ const PLACEHOLDER = "<!-- panel pictures: added by the e2e dashboard run -->";
  * line replaced by the markers around `section`. Anything else on the page is kept as it was.
  */
 export function replacePicturesSection(page: string, section: string): string {
-  const body = `\n\n${section.trim()}\n\n`;
-  const i = page.indexOf(BEGIN);
-  const j = page.indexOf(END);
-  if (i >= 0 && j > i) return `${page.slice(0, i + BEGIN.length)}${body}${page.slice(j)}`;
-  if (i < 0 && j < 0 && page.includes(PLACEHOLDER)) return page.replace(PLACEHOLDER, `${BEGIN}${body}${END}`);
+  const replaced = replaceBetween(page, BEGIN, END, section);
+  if (replaced !== null) return replaced;
+  if (!page.includes(BEGIN) && !page.includes(END) && page.includes(PLACEHOLDER))
+    return page.replace(PLACEHOLDER, `${BEGIN}\n\n${section.trim()}\n\n${END}`);
   throw new Error(`the page has neither "${BEGIN}" … "${END}" nor the line "${PLACEHOLDER}"`);
 }
