@@ -112,7 +112,8 @@ export async function createCa(
 
 /**
  * Issues a leaf cert signed by `ca` as `NAME.crt` / `NAME.key` in `dir`. With `sans` it is a
- * serving cert (entries that parse as IPv4 addresses become IP SANs), otherwise a client cert.
+ * serving cert (entries that parse as IPv4 addresses become IP SANs), otherwise a client cert;
+ * `extendedKeyUsage` overrides that (a ZooKeeper quorum peer needs `serverAuth,clientAuth`).
  */
 export async function issueCert(
   ca: CertPair,
@@ -120,6 +121,7 @@ export async function issueCert(
   name: string,
   subject: Subject,
   sans: string[] = [],
+  extendedKeyUsage = sans.length ? "serverAuth" : "clientAuth",
 ): Promise<CertPair> {
   mkdirSync(dir, { recursive: true });
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
@@ -130,7 +132,7 @@ export async function issueCert(
     opensslConfig(subject, [
       "basicConstraints = critical,CA:FALSE",
       "keyUsage = critical,digitalSignature,keyEncipherment",
-      `extendedKeyUsage = ${sans.length ? "serverAuth" : "clientAuth"}`,
+      `extendedKeyUsage = ${extendedKeyUsage}`,
       ...(sans.length ? [`subjectAltName = ${altNames}`] : []),
       "subjectKeyIdentifier = hash",
       "authorityKeyIdentifier = keyid",

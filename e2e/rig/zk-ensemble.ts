@@ -11,7 +11,15 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { type Block, claimBlock, RigProcess, waitFor } from "./processes.ts";
 
-export const ZOOKEEPER_JARS = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"];
+// Debian's zookeeper.jar names its dependencies in its manifest but leaves out netty-codec and
+// netty-resolver, which the Netty connection factory (TLS) needs: without them the secure port
+// fails every connection with NoClassDefFoundError io/netty/handler/codec/ByteToMessageDecoder.
+export const ZOOKEEPER_JARS = [
+  "/usr/share/java/zookeeper.jar",
+  "/usr/share/java/netty-codec.jar",
+  "/usr/share/java/netty-resolver.jar",
+  "/usr/share/java/slf4j-simple.jar",
+];
 const JAVA = "/usr/bin/java";
 const ZOO_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain";
 const CLI_MAIN = "org.apache.zookeeper.ZooKeeperMain";
@@ -268,20 +276,36 @@ export class ZkEnsemble {
   /**
    * Runs ZooKeeper's own command-line client against server `id`, feeding it `commands` one per
    * line (e.g. `addauth digest super:secret`, then `reconfig -add ...`), and returns its output.
+   * With `tls` it connects over TLS to the server's stable DNS name (host names verified) on
+   * `tls.port`, trusting the PEM CA file `tls.trustStore`.
    */
-  async cli(id: number, commands: string[], timeoutMs = 60_000): Promise<string> {
+  async cli(
+    id: number,
+    commands: string[],
+    timeoutMs = 60_000,
+    tls?: { port: number; trustStore: string },
+  ): Promise<string> {
     const server = this.server(id);
+    const secure = tls
+      ? [
+          "-Dzookeeper.client.secure=true",
+          "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
+          `-Dzookeeper.ssl.trustStore.location=${tls.trustStore}`,
+          "-Dzookeeper.ssl.trustStore.type=PEM",
+        ]
+      : [];
     const child = spawn(
       JAVA,
       [
         "-Xmx64m",
         "-XX:TieredStopAtLevel=1",
         `-Djdk.net.hosts.file=${this.hostsFile}`,
+        ...secure,
         "-cp",
         ZOOKEEPER_JARS.join(":"),
         CLI_MAIN,
         "-server",
-        `${server.ip}:2181`,
+        tls ? `${server.dnsName}:${tls.port}` : `${server.ip}:2181`,
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );

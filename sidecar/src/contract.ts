@@ -4,6 +4,8 @@
 
 export const PORTS = {
   client: 2181,
+  /** ZooKeeper's TLS client port (secureClientPort), open when client TLS is on. */
+  secureClient: 2281,
   quorum: 2888,
   election: 3888,
   /** The sidecar's HTTP server: /livez /readyz /status /metrics. */
@@ -33,6 +35,37 @@ export const POD_PATHS = {
   operatorConfig: "/etc/zookeeper-operator",
   /** The NAME-admin Secret, mounted read-only into the sidecar only. */
   admin: "/etc/zookeeper-admin",
+  /** The client TLS Secret (TLS_SECRET_KEYS), mounted read-only, when client TLS is on. */
+  tlsClient: "/etc/zookeeper-tls/client",
+  /** The quorum TLS Secret (TLS_SECRET_KEYS), mounted read-only, when quorum TLS is on. */
+  tlsQuorum: "/etc/zookeeper-tls/quorum",
+  /**
+   * The PEM key and trust stores ZooKeeper reads (TLS_STORE_FILES), written by the sidecar from
+   * the TLS Secrets: an emptyDir in memory shared by the sidecar and ZooKeeper, so private keys
+   * never land on the data volume.
+   */
+  tlsStores: "/var/run/zookeeper/tls",
+} as const;
+
+/**
+ * Keys of a TLS Secret, in cert-manager's layout (and kubernetes.io/tls's, plus the CA): the
+ * certificate chain (leaf first), its private key and the CA certificates to trust.
+ */
+export const TLS_SECRET_KEYS = {
+  cert: "tls.crt",
+  key: "tls.key",
+  ca: "ca.crt",
+} as const;
+
+/**
+ * The files the sidecar writes for ZooKeeper under POD_PATHS.tlsStores. ZooKeeper's PEM key store
+ * wants the private key and its certificate chain in one file, which a Secret does not hold.
+ */
+export const TLS_STORE_FILES = {
+  clientKeyStore: "client-keystore.pem",
+  clientTrustStore: "client-truststore.pem",
+  quorumKeyStore: "quorum-keystore.pem",
+  quorumTrustStore: "quorum-truststore.pem",
 } as const;
 
 /** Keys of the NAME-config ConfigMap (each becomes a file under POD_PATHS.operatorConfig). */
@@ -123,6 +156,18 @@ export const ENV = {
    * creates it); must match the container's terminationMessagePath when that is not the default.
    */
   terminationMessagePath: "ZK_TERMINATION_MESSAGE_PATH",
+  /** Folder of the mounted client TLS Secret; set: client TLS on (the secure client port opens). */
+  tlsClientDir: "ZK_TLS_CLIENT_DIR",
+  /** Folder of the mounted quorum TLS Secret; set: quorum and election traffic use TLS. */
+  tlsQuorumDir: "ZK_TLS_QUORUM_DIR",
+  /** Where the sidecar writes the PEM stores ZooKeeper reads (TLS_STORE_FILES). */
+  tlsStoreDir: "ZK_TLS_STORE_DIR",
+  secureClientPort: "ZK_SECURE_CLIENT_PORT",
+  /**
+   * How often `serve` compares the mounted quorum TLS Secret with the stores ZooKeeper reads, in
+   * milliseconds; a renewed certificate is written there and ZooKeeper reloads it (tls.ts).
+   */
+  tlsSyncMs: "ZK_TLS_SYNC_MS",
 } as const;
 
 /** What the sidecar assumes when a variable of ENV is not set. POD_NAMESPACE has no default. */
@@ -140,6 +185,8 @@ export const ENV_DEFAULTS = {
   rejoinWaitMs: 60_000,
   /** Kubernetes' default terminationMessagePath. */
   terminationMessagePath: "/dev/termination-log",
+  tlsStoreDir: POD_PATHS.tlsStores,
+  tlsSyncMs: 10_000,
 } as const;
 
 /**
@@ -176,10 +223,36 @@ export const SIDECAR_OWNED_ZOO_CFG_KEYS = [
   "admin.serverPort",
   "quorumListenOnAllIPs",
   "peerType",
+  // TLS (tls.ts): the sidecar renders these from the mounted Secrets, or nothing when TLS is off.
+  "serverCnxnFactory",
+  "secureClientPort",
+  "secureClientPortAddress",
+  "sslQuorum",
+  "sslQuorumReloadCertFiles",
+  "portUnification",
+  "client.portUnification",
+  "ssl.",
   "server.",
   "group.",
   "weight.",
 ] as const;
+
+/**
+ * Why a zoo.cfg value is refused, or null when it is safe. ZooKeeper reads zoo.cfg with Java's
+ * Properties.load, which gives a backslash meaning: at the end of a value it joins the next line
+ * of zoo.cfg into it (that setting is silently lost), and `\u` followed by anything but four hex
+ * digits makes ZooKeeper exit ("Malformed \uxxxx encoding"). No zoo.cfg setting needs a
+ * backslash, so none is allowed: every value then means exactly what it says. A line break would
+ * start a setting of its own, and other control characters are never meant (a tab is: Java reads
+ * it as a space). The CRD's CEL rules say the same (api/schema.ts).
+ */
+export function zooCfgValueProblem(value: string): string | null {
+  if (/[\r\n]/.test(value)) return "contains a line break";
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) return "contains a control character";
+  if (value.includes("\\")) return "contains a backslash (Java properties would read it as an escape)";
+  return null;
+}
 
 /** Exit codes of `zk-sidecar init` and `zk-sidecar serve`. */
 export const EXIT_CODES = {
@@ -227,6 +300,9 @@ export function renderRejoinEmpty(ids: readonly number[]): string {
 }
 
 /** The only four-letter words the sidecar uses; zoo.cfg whitelists exactly these. */
+/** The client address of every server line when client TLS is on: the plain port for the sidecar only. */
+export const LOOPBACK_CLIENT_ADDRESS = "127.0.0.1";
+
 export const FOUR_LETTER_WORDS = ["ruok", "srvr", "mntr", "conf"] as const;
 
 export type MemberRole = "participant" | "observer";

@@ -2,7 +2,9 @@
 // first write, so a failed init leaves the volume as it found it.
 import { lookup } from "node:dns/promises";
 import { constants } from "node:fs";
-import { access, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename, stat } from "node:fs/promises";
+import { writeAtomically } from "./atomic-write.ts";
+import { prepareTls, writeStores } from "./tls-files.ts";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CONFIGMAP_KEYS, EXIT_CODES, FILES } from "./contract.ts";
@@ -12,7 +14,6 @@ import {
   type EmptyDataKeys,
   type InitPlan,
   isDatabaseFile,
-  isWildcard,
   ownHost,
   parseDynamicFileName,
   parseMembers,
@@ -20,7 +21,7 @@ import {
   planInit,
   type VolumeState,
 } from "./render.ts";
-import { invalidInput, type Settings, SidecarError } from "./settings.ts";
+import { invalidInput, isWildcardAddress, type Settings, SidecarError } from "./settings.ts";
 
 function errCode(err: unknown): string {
   return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
@@ -110,13 +111,6 @@ export async function readVolumeState(settings: Settings): Promise<VolumeState> 
     dynamicFiles,
     hasDatabase: database.some(isDatabaseFile),
   };
-}
-
-/** Write-then-rename, so a crash never leaves half a file for ZooKeeper to read. */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, path);
 }
 
 /**
@@ -245,6 +239,8 @@ export async function runInit(
   const staticText = await readInput(settings.operatorConfigDir, CONFIGMAP_KEYS.staticConfig);
   const members = parseMembers(membersText);
   const staticSettings = parseStaticConfig(staticText);
+  // The TLS Secrets are checked before anything is written; ZooKeeper would only fail later.
+  const tls = await prepareTls(settings, now);
   await assertWritableDir(settings.dataDir, "data directory");
   await assertWritableDir(settings.confDir, "config directory");
   const volume = await readVolumeState(settings);
@@ -268,9 +264,13 @@ export async function runInit(
     );
   }
   // In a pod (wildcard bind address) ZooKeeper finds its own quorum address through DNS.
-  if (isWildcard(settings.bindAddress) && settings.dnsWaitMs > 0)
+  if (isWildcardAddress(settings.bindAddress) && settings.dnsWaitMs > 0)
     await waitForOwnName(settings, options.resolve);
   const moved = plan.moveAside ? await moveAside(settings, now) : [];
+  for (const role of tls) {
+    await writeStores(settings.tls.storeDir, role.files);
+    logger.info({ role: role.role, secret: role.dir, ...role.summary }, "TLS stores written");
+  }
   if (plan.dynamic.kind === "rendered") {
     await writeAtomically(join(settings.confDir, plan.dynamic.name), plan.dynamic.text);
   }

@@ -2,8 +2,9 @@
 // kubelet's probes, the operator's status reads and Prometheus until SIGTERM.
 import { hostname } from "node:os";
 import { ENV, ENV_DEFAULTS, EXIT_CODES } from "./contract.ts";
-import { createLogger } from "./log.ts";
-import { readSettings, SidecarError } from "./settings.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { readSettings, type Settings, SidecarError } from "./settings.ts";
+import type { TlsStatus } from "./tls-files.ts";
 
 const USAGE = `usage: zk-sidecar init | serve
 
@@ -76,7 +77,8 @@ async function serve(): Promise<void> {
     cacheMs: settings.readyCacheMs,
     metrics,
   });
-  const app = buildServer({ probe, metrics, logger });
+  const tls = await startTlsSync(settings, logger);
+  const app = buildServer({ probe, metrics, logger, tls: tls.status });
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
@@ -99,6 +101,36 @@ async function serve(): Promise<void> {
   startHeapTrimming(() => app.requests);
   await app.listen({ host: settings.httpHost, port: settings.httpPort });
   logger.info({ host: settings.httpHost, port: settings.httpPort }, "serving");
+}
+
+/**
+ * With TLS on, compares the mounted TLS Secrets with ZooKeeper's stores every ZK_TLS_SYNC_MS
+ * (tls-files.ts syncTls). With TLS off nothing is loaded: the module and node:crypto stay out of
+ * the sidecar's memory.
+ */
+async function startTlsSync(
+  settings: Settings,
+  logger: Logger,
+): Promise<{ status: () => TlsStatus | undefined }> {
+  if (settings.tls.clientDir === null && settings.tls.quorumDir === null) return { status: () => undefined };
+  const { syncTls } = await import("./tls-files.ts");
+  let last: TlsStatus = await syncTls(settings, logger, new Date());
+  let running = false;
+  setInterval(() => {
+    if (running) return;
+    running = true;
+    syncTls(settings, logger, new Date(), last)
+      .then((s) => {
+        last = s;
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, "TLS sync failed");
+      })
+      .finally(() => {
+        running = false;
+      });
+  }, settings.tls.syncMs).unref();
+  return { status: () => last };
 }
 
 /**

@@ -128,8 +128,10 @@ describe("parseStaticConfig", () => {
     ["4lw.commands.whitelist=*\n", "4lw.commands.whitelist is set by the sidecar"],
     ["quorumListenOnAllIPs=false\n", "quorumListenOnAllIPs is set by the sidecar"],
     ["tickTime=1\ntickTime=2\n", "tickTime appears twice"],
-    ["globalOutstandingLimit=1000\\\ntickTime=2000\n", "globalOutstandingLimit's value ends in a backslash"],
-    ["globalOutstandingLimit=10\u000700\n", "contains a control character"],
+    ["globalOutstandingLimit=1000\\\ntickTime=2000\n", "globalOutstandingLimit's value contains a backslash"],
+    // ZooKeeper exits on this one: "Malformed \uxxxx encoding" (a \u escape is read before it).
+    ["jute.maxbuffer=1\\uZZZZ\n", "jute.maxbuffer's value contains a backslash"],
+    ["globalOutstandingLimit=10\u000700\n", "globalOutstandingLimit's value contains a control character"],
   ])("refuses %j: %s", (text, message) => {
     const err = errorOf(() => parseStaticConfig(text));
     expect(err.message).toContain(message);

@@ -6,6 +6,7 @@ import {
   EXIT_CODES,
   FILES,
   FOUR_LETTER_WORDS,
+  LOOPBACK_CLIENT_ADDRESS,
   type Member,
   type MembersFile,
   memberHost,
@@ -14,8 +15,10 @@ import {
   parseServerLine,
   renderServerLine,
   SIDECAR_OWNED_ZOO_CFG_KEYS,
+  zooCfgValueProblem,
 } from "./contract.ts";
-import { invalidInput, MAX_SERVER_ID, SidecarError, type Settings } from "./settings.ts";
+import { invalidInput, isWildcardAddress, MAX_SERVER_ID, SidecarError, type Settings } from "./settings.ts";
+import { renderTlsSettings } from "./tls.ts";
 
 /** One `key=value` of the operator's static settings, in the order given. */
 export interface StaticSetting {
@@ -44,14 +47,8 @@ export function parseStaticConfig(text: string): StaticSetting[] {
     if (eq < 0 || !KEY.test(key)) {
       throw invalidInput(`zoo.cfg.static line ${i + 1}: expected key=value, got ${JSON.stringify(raw)}`);
     }
-    if (line.includes("\r")) throw invalidInput(`zoo.cfg.static line ${i + 1}: contains a carriage return`);
-    // A control character is never meant; a trailing backslash makes Java properties join the
-    // next line of zoo.cfg into this value, silently dropping that setting.
-    // eslint-disable-next-line no-control-regex -- finding control characters is the point
-    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line))
-      throw invalidInput(`zoo.cfg.static line ${i + 1}: contains a control character`);
-    if (value.endsWith("\\"))
-      throw invalidInput(`zoo.cfg.static line ${i + 1}: ${key}'s value ends in a backslash`);
+    const problem = zooCfgValueProblem(line);
+    if (problem) throw invalidInput(`zoo.cfg.static line ${i + 1}: ${key}'s value ${problem}`);
     if (ownedBySidecar(key)) {
       throw invalidInput(`zoo.cfg.static line ${i + 1}: ${key} is set by the sidecar and must not be given`);
     }
@@ -82,13 +79,6 @@ export function dynamicFileName(version: string): string {
   return `${FILES.dynamicConfigPrefix}${BigInt(`0x${version}`).toString(16)}`;
 }
 
-const WILDCARD = new Set(["0.0.0.0", "::", "[::]"]);
-
-/** True for the bind address of a pod (every interface); false for a specific one (the rig). */
-export function isWildcard(bindAddress: string): boolean {
-  return WILDCARD.has(bindAddress);
-}
-
 /** This server's own stable DNS name. */
 export function ownHost(settings: Settings): string {
   const { cluster, id } = settings.identity;
@@ -111,10 +101,14 @@ export function ownHost(settings: Settings): string {
  * interface, as the sidecar's four-letter words to 127.0.0.1 need). With a specific bind address
  * (the loopback rig, where each name resolves to that server's own 127.x address) every line
  * names its host, because a server applies its own line's client address from a committed config
- * it receives and would otherwise rebind its client port to the wildcard.
+ * it receives and would otherwise rebind its client port to the wildcard. With client TLS in a
+ * pod every line names 127.0.0.1: the plain client port then serves only the sidecar inside the
+ * pod, and clients use the secure port (tls.ts). The operator's reconfigurations must write the
+ * same lines (LOOPBACK_CLIENT_ADDRESS).
  */
 export function renderDynamicConfig(settings: Settings, members: Member[]): string {
-  const wildcard = isWildcard(settings.bindAddress);
+  const wildcard = isWildcardAddress(settings.bindAddress);
+  const podClientAddress = settings.tls.clientDir === null ? null : LOOPBACK_CLIENT_ADDRESS;
   const lines = [...members]
     .sort((a, b) => a.id - b.id)
     .map((m) => {
@@ -125,7 +119,7 @@ export function renderDynamicConfig(settings: Settings, members: Member[]): stri
         settings.headlessService,
         settings.clusterDomain,
       );
-      return renderServerLine(m.id, host, m.role, settings.ports, wildcard ? null : host);
+      return renderServerLine(m.id, host, m.role, settings.ports, wildcard ? podClientAddress : host);
     });
   return lines.join("\n") + "\n";
 }
@@ -153,7 +147,8 @@ export function renderZooCfg(
     "admin.enableServer=false",
   ];
   // In a pod: bind quorum and election ports on every interface (see renderDynamicConfig).
-  if (isWildcard(settings.bindAddress)) lines.push("quorumListenOnAllIPs=true");
+  if (isWildcardAddress(settings.bindAddress)) lines.push("quorumListenOnAllIPs=true");
+  lines.push(...renderTlsSettings(settings));
   return lines.join("\n") + "\n";
 }
 

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "./log.ts";
 import { HTTP_PATHS } from "./contract.ts";
 import type { SidecarMetrics } from "./metrics.ts";
+import type { TlsStatus } from "./tls-files.ts";
 import type { ZooKeeperProbe } from "./probe.ts";
 import { renderZooKeeperMetrics } from "./zk-metrics.ts";
 
@@ -20,6 +21,8 @@ export interface ServerDeps {
   probe: ZooKeeperProbe;
   metrics: SidecarMetrics;
   logger: Logger;
+  /** The TLS Secrets' state for /status; undefined (or absent) when TLS is off. */
+  tls?: () => TlsStatus | undefined;
 }
 
 interface Reply {
@@ -77,7 +80,13 @@ export function buildServer(deps: ServerDeps): SidecarApp {
         });
       },
     ],
-    [HTTP_PATHS.status, async () => json(200, await probe.status())],
+    [
+      HTTP_PATHS.status,
+      async () => {
+        const tls = deps.tls?.();
+        return json(200, tls === undefined ? await probe.status() : { ...(await probe.status()), tls });
+      },
+    ],
     [
       HTTP_PATHS.metrics,
       async () => {

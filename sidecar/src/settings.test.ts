@@ -60,6 +60,13 @@ describe("readSettings", () => {
       fourLetterTimeoutMs: 1000,
       dnsWaitMs: 60_000,
       rejoinWaitMs: 60_000,
+      tls: {
+        clientDir: null,
+        quorumDir: null,
+        storeDir: "/var/run/zookeeper/tls",
+        secureClientPort: 2281,
+        syncMs: 10_000,
+      },
     });
   });
 
@@ -83,7 +90,17 @@ describe("readSettings", () => {
     [{ ZK_HEADLESS_SERVICE: "zk_headless" }, "ZK_HEADLESS_SERVICE is not a valid Service name"],
     [{ ZK_CLIENT_PORT: "21a" }, "ZK_CLIENT_PORT must be a whole number"],
     [{ ZK_QUORUM_PORT: "70000" }, "ZK_QUORUM_PORT must be between 1 and 65535"],
-    [{ ZK_ELECTION_PORT: "2181" }, "must differ"],
+    [{ ZK_ELECTION_PORT: "2181" }, "ZK_CLIENT_PORT and ZK_ELECTION_PORT must differ, both are 2181"],
+    [
+      { ZK_SIDECAR_HTTP_PORT: "3888" },
+      "ZK_ELECTION_PORT and ZK_SIDECAR_HTTP_PORT must differ, both are 3888",
+    ],
+    [
+      { ZK_TLS_CLIENT_DIR: "/tls", ZK_SECURE_CLIENT_PORT: "2888" },
+      "ZK_SECURE_CLIENT_PORT and ZK_QUORUM_PORT must differ, both are 2888",
+    ],
+    [{ ZK_TLS_QUORUM_DIR: "tls" }, "ZK_TLS_QUORUM_DIR must be an absolute path"],
+    [{ ZK_TLS_SYNC_MS: "10" }, "ZK_TLS_SYNC_MS must be between 100 and 3600000"],
     [{ ZK_DATA_DIR: "data" }, "ZK_DATA_DIR must be an absolute path"],
     [{ ZK_BIND_ADDRESS: "0.0.0.0;rm" }, "ZK_BIND_ADDRESS is not an address"],
     [{ ZK_READY_CACHE_MS: "-1" }, "ZK_READY_CACHE_MS must be a whole number"],

@@ -33,6 +33,8 @@ export interface Settings {
   headlessService: string;
   clusterDomain: string;
   ports: { client: number; quorum: number; election: number };
+  /** Where the TLS Secrets are mounted (null: that TLS is off), and where ZooKeeper's stores go. */
+  tls: TlsSettings;
   dataDir: string;
   confDir: string;
   operatorConfigDir: string;
@@ -46,11 +48,29 @@ export interface Settings {
   rejoinWaitMs: number;
 }
 
+export interface TlsSettings {
+  /** Folder of the client TLS Secret, or null: no secure client port. */
+  clientDir: string | null;
+  /** Folder of the quorum TLS Secret, or null: quorum and election traffic in plain text. */
+  quorumDir: string | null;
+  /** Where the PEM stores for ZooKeeper are written. */
+  storeDir: string;
+  secureClientPort: number;
+  syncMs: number;
+}
+
 type Env = Record<string, string | undefined>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const MAX_SERVER_ID = 255;
+
+const WILDCARD = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** True for the bind address of a pod (every interface); false for a specific one (the rig). */
+export function isWildcardAddress(bindAddress: string): boolean {
+  return WILDCARD.has(bindAddress);
+}
 
 /** Reads one variable: unset or empty is `undefined`; a line break anywhere is an error. */
 function readVar(env: Env, name: string): string | undefined {
@@ -75,6 +95,10 @@ function readPath(env: Env, name: string, fallback: string): string {
   const p = readVar(env, name) ?? fallback;
   if (!p.startsWith("/")) throw invalidInput(`${name} must be an absolute path, got ${JSON.stringify(p)}`);
   return p;
+}
+
+function readOptionalPath(env: Env, name: string): string | null {
+  return readVar(env, name) === undefined ? null : readPath(env, name, "");
 }
 
 function readAddress(env: Env, name: string, fallback: string): string {
@@ -137,27 +161,50 @@ export function readSettings(env: Env, hostname: string): Settings {
     quorum: readInt(env, ENV.quorumPort, PORTS.quorum, 1, 65535),
     election: readInt(env, ENV.electionPort, PORTS.election, 1, 65535),
   };
-  if (new Set([ports.client, ports.quorum, ports.election]).size !== 3) {
-    throw invalidInput(
-      `${ENV.clientPort}, ${ENV.quorumPort} and ${ENV.electionPort} must differ, got ${ports.client}, ${ports.quorum}, ${ports.election}`,
-    );
-  }
+  const httpPort = readInt(env, ENV.httpPort, PORTS.sidecarHttp, 1, 65535);
+  const tls: TlsSettings = {
+    clientDir: readOptionalPath(env, ENV.tlsClientDir),
+    quorumDir: readOptionalPath(env, ENV.tlsQuorumDir),
+    storeDir: readPath(env, ENV.tlsStoreDir, ENV_DEFAULTS.tlsStoreDir),
+    secureClientPort: readInt(env, ENV.secureClientPort, PORTS.secureClient, 1, 65535),
+    syncMs: readInt(env, ENV.tlsSyncMs, ENV_DEFAULTS.tlsSyncMs, 100, 3_600_000),
+  };
+  assertPortsDiffer([
+    [ENV.clientPort, ports.client],
+    ...(tls.clientDir === null ? [] : [[ENV.secureClientPort, tls.secureClientPort] as const]),
+    [ENV.quorumPort, ports.quorum],
+    [ENV.electionPort, ports.election],
+    [ENV.httpPort, httpPort],
+  ]);
   return {
     identity,
     namespace,
     headlessService,
     clusterDomain,
     ports,
+    tls,
     dataDir: readPath(env, ENV.dataDir, ENV_DEFAULTS.dataDir),
     confDir: readPath(env, ENV.confDir, ENV_DEFAULTS.confDir),
     operatorConfigDir: readPath(env, ENV.operatorConfigDir, ENV_DEFAULTS.operatorConfigDir),
     bindAddress: readAddress(env, ENV.bindAddress, ENV_DEFAULTS.bindAddress),
     zkHost: readAddress(env, ENV.zkHost, ENV_DEFAULTS.zkHost),
     httpHost: readAddress(env, ENV.httpHost, ENV_DEFAULTS.httpHost),
-    httpPort: readInt(env, ENV.httpPort, PORTS.sidecarHttp, 1, 65535),
+    httpPort,
     readyCacheMs: readInt(env, ENV.readyCacheMs, ENV_DEFAULTS.readyCacheMs, 0, 60_000),
     fourLetterTimeoutMs: readInt(env, ENV.fourLetterTimeoutMs, ENV_DEFAULTS.fourLetterTimeoutMs, 50, 60_000),
     dnsWaitMs: readInt(env, ENV.dnsWaitMs, ENV_DEFAULTS.dnsWaitMs, 0, 3_600_000),
     rejoinWaitMs: readInt(env, ENV.rejoinWaitMs, ENV_DEFAULTS.rejoinWaitMs, 0, 3_600_000),
   };
+}
+
+/**
+ * Every port ZooKeeper and the sidecar open in the pod must differ: one of two listeners on the
+ * same port fails to bind (ZooKeeper's election listener only logs it and retries, so the server
+ * would never join). One rule for all of them, naming the pair that collides.
+ */
+function assertPortsDiffer(ports: readonly (readonly [string, number])[]): void {
+  for (const [i, [name, port]] of ports.entries()) {
+    const other = ports.slice(0, i).find(([, p]) => p === port);
+    if (other) throw invalidInput(`${other[0]} and ${name} must differ, both are ${port}`);
+  }
 }

@@ -15,8 +15,10 @@ conf_dir=${ZOOCFGDIR:-/conf}
 cfg=${ZOOCFG:-zoo.cfg}
 log_dir=${ZOO_LOG_DIR:-/logs}
 heap=${ZK_SERVER_HEAP:-1000}
-# zookeeper.jar's manifest names its dependencies; logback is the logging backend, as upstream.
-classpath="$conf_dir:/usr/share/java/zookeeper.jar:/usr/share/java/logback-classic.jar:/usr/share/java/logback-core.jar"
+# zookeeper.jar's manifest names its dependencies but Debian's leaves out netty-codec and
+# netty-resolver, which the Netty connection factory (TLS) needs; logback is the logging backend,
+# as upstream.
+classpath="$conf_dir:/usr/share/java/zookeeper.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar:/usr/share/java/logback-classic.jar:/usr/share/java/logback-core.jar"
 # SERVER_JVMFLAGS and JVMFLAGS are split into words on purpose, as the official script does.
 # shellcheck disable=SC2086
 exec java "-Dzookeeper.log.dir=$log_dir" -Dzookeeper.log.file=zookeeper-server.log \

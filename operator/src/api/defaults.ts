@@ -75,25 +75,13 @@ export const AUTH_PROPERTY_PREFIXES: readonly string[] = [
 
 // A Set first: keys the sidecar also owns must not appear twice in the generated CEL rule.
 export const OWNED_CONFIG_KEYS: readonly string[] = [
-  ...new Set([
-    ...SIDECAR_KEYS,
-    ...AUTH_PROPERTIES,
-    "dataLogDir",
-    "secureClientPort",
-    "secureClientPortAddress",
-    "serverCnxnFactory",
-    "sslQuorum",
-    "portUnification",
-    "client.portUnification",
-    "quorumListenOnAllIPs",
-  ]),
+  ...new Set([...SIDECAR_KEYS, ...AUTH_PROPERTIES, "dataLogDir"]),
 ];
 
 /** Prefixes of owned keys (server.N, group.N, weight.N, metricsProvider.*, ssl.*, auth providers). */
 export const OWNED_CONFIG_PREFIXES: readonly string[] = [
   ...SIDECAR_PREFIXES,
   "metricsProvider.",
-  "ssl.",
   ...AUTH_PROPERTY_PREFIXES,
 ];
 
@@ -108,9 +96,10 @@ export const RESERVED_POD_LABELS = [
 /** ZooKeeper's AdminServer port (on by default in the official image). */
 export const ADMIN_SERVER_PORT = 8080;
 
-/** Ports in the pod the metrics port must not collide with: client, quorum, election, AdminServer, sidecar. */
+/** Ports in the pod the metrics port must not collide with: client (plain and TLS), quorum, election, AdminServer, sidecar. */
 export const RESERVED_PORTS: readonly number[] = [
   PORTS.client,
+  PORTS.secureClient,
   PORTS.quorum,
   PORTS.election,
   ADMIN_SERVER_PORT,

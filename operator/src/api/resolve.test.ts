@@ -223,6 +223,13 @@ describe("resolveSpec rejects what the schema cannot check (or an object the sch
     ],
     ["a typed key", { config: { additional: { syncLimit: "2" } } }, "zk", "InvalidSpec", "has its own field"],
     ["a line break", { config: { additional: { a: "1\nserver.9=x" } } }, "zk", "InvalidSpec", "line break"],
+    [
+      "a backslash",
+      { config: { additional: { "jute.maxbuffer": "1\\uZZZZ" } } },
+      "zk",
+      "InvalidSpec",
+      "the value of jute.maxbuffer contains a backslash",
+    ],
     ["a bad key", { config: { additional: { "a b": "1" } } }, "zk", "InvalidSpec", "is not a zoo.cfg key"],
     ["zero syncLimit", { config: { syncLimit: 0 } }, "zk", "InvalidSpec", "at least 1"],
     [

@@ -16,6 +16,7 @@ import {
   TYPED_CONFIG_KEYS,
 } from "./defaults.ts";
 import { jvmOptionProblem } from "./jvm-options.ts";
+import { zooCfgValueProblem } from "../../../sidecar/src/contract.ts";
 import { parseHeapMiB, parseQuantity } from "./quantity.ts";
 import type {
   AntiAffinity,
@@ -185,8 +186,8 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
     if ((TYPED_CONFIG_KEYS as readonly string[]).includes(key)) {
       invalid(`spec.config.additional: ${key} has its own field under spec.config; set it there`);
     }
-    if (/[\r\n]/.test(value))
-      invalid(`spec.config.additional: the value of ${key} may not contain a line break`);
+    const problem = zooCfgValueProblem(value);
+    if (problem) invalid(`spec.config.additional: the value of ${key} ${problem}`);
   }
   if (config.tickTime < 1 || config.initLimit < 1 || config.syncLimit < 1) {
     invalid("spec.config: tickTime, initLimit and syncLimit must be at least 1");

@@ -357,9 +357,10 @@ export const specSchema: JSONSchema = obj(
               message: "values may not contain control characters",
             },
             {
-              // Java properties join the next line of zoo.cfg into a value ending in a backslash.
-              rule: "self.all(k, !self[k].endsWith('\\\\'))",
-              message: "values may not end in a backslash (zoo.cfg would join the next line into it)",
+              // Java properties read a backslash as an escape: at the end it joins the next line of
+              // zoo.cfg into the value, and a malformed \u makes ZooKeeper exit (contract.ts).
+              rule: "self.all(k, !self[k].contains('\\\\'))",
+              message: "values may not contain a backslash (Java properties would read it as an escape)",
             },
           ],
         },
@@ -500,7 +501,7 @@ export const specSchema: JSONSchema = obj(
         enabled: bool("Serve ZooKeeper's native Prometheus metrics from every server.", {
           default: DEFAULTS.metrics.enabled,
         }),
-        port: int("Port of the metrics endpoint (not one of 2181, 2888, 3888, 8080, 8081).", {
+        port: int(`Port of the metrics endpoint (not one of ${RESERVED_PORTS.join(", ")}).`, {
           default: DEFAULTS.metrics.port,
           minimum: 1024,
           maximum: 65535,

@@ -173,7 +173,13 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
   {
     what: "a config value ending in a backslash",
     spec: { config: { additional: { globalOutstandingLimit: "1000\\" } } },
-    message: "values may not end in a backslash",
+    message: "values may not contain a backslash",
+  },
+  {
+    // ZooKeeper itself exits on it: "Malformed \uxxxx encoding".
+    what: "a config value with a malformed unicode escape",
+    spec: { config: { additional: { "jute.maxbuffer": "1\\uZZZZ" } } },
+    message: "values may not contain a backslash",
   },
   {
     what: "a control character in a config value",

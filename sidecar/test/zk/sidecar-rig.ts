@@ -94,7 +94,10 @@ export async function createSidecarEnsemble(options: {
   syncLimit?: number;
   tickTime?: number;
   superPassword?: string;
+  /** More environment for one server's init and sidecar (e.g. its TLS Secret folders). */
+  env?: (server: ZkServer) => Record<string, string>;
 }): Promise<SidecarEnsemble> {
+  const extraEnv = options.env ?? (() => ({}));
   const syncLimit = options.syncLimit ?? 2;
   const tickTime = options.tickTime ?? 2000;
   let operatorConfigDir = "";
@@ -105,7 +108,10 @@ export async function createSidecarEnsemble(options: {
     tickTime,
     ...(options.superPassword === undefined ? {} : { superPassword: options.superPassword }),
     prepare: async (server, e) => {
-      const r = await runSidecar(["init"], sidecarEnv(e, server, operatorConfigDir));
+      const r = await runSidecar(["init"], {
+        ...sidecarEnv(e, server, operatorConfigDir),
+        ...extraEnv(server),
+      });
       if (r.code !== 0)
         throw new Error(`zk-sidecar init for server ${server.id} failed (${r.code}): ${r.stderr}`);
     },
@@ -126,7 +132,7 @@ export async function createSidecarEnsemble(options: {
         name: `sidecar-${server.id}`,
         command: command.command,
         args: command.args,
-        env: { ...sidecarEnv(ens, server, operatorConfigDir), ...env },
+        env: { ...sidecarEnv(ens, server, operatorConfigDir), ...extraEnv(server), ...env },
       });
       sidecars.set(server.id, proc);
       await waitFor(`sidecar ${server.id} to listen`, async () => {

@@ -1,0 +1,262 @@
+// TLS on real ZooKeeper servers, configured only by `zk-sidecar init` and kept in step by
+// `zk-sidecar serve`, from folders laid out like mounted cert-manager Secrets (tls.crt, tls.key,
+// ca.crt). Quorum and client TLS use one Secret per server here; the pod gives each its own.
+//
+// What it proves: a TLS quorum forms with host names verified; a server whose certificate another
+// CA signed cannot join, and joins once it has the right one; TLS clients read and write through
+// the secure port, while plain-text clients and clients trusting another CA are refused; the quorum
+// rotates to a new CA without a restart of the servers that accept the new certificates (ZooKeeper
+// reloads the stores the sidecar rewrites) and without losing quorum or data.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { type CertPair, createCa, issueCert } from "../../../e2e/rig/certs.ts";
+import { waitFor } from "../../../e2e/rig/processes.ts";
+import type { ZkServer } from "../../../e2e/rig/zk-ensemble.ts";
+import { ENV, PORTS, TLS_SECRET_KEYS } from "../../src/contract.ts";
+import { createSidecarEnsemble, runSidecar, sidecarEnv, type SidecarEnsemble } from "./sidecar-rig.ts";
+
+const SECURE = PORTS.secureClient;
+
+interface TlsStatusBody {
+  serving: boolean;
+  tls?: Record<string, { fingerprint: string; restartNeeded: boolean; problem: string | null }>;
+}
+
+describe("TLS for clients and the quorum", () => {
+  let se: SidecarEnsemble;
+  let certDir: string;
+  let caA: CertPair;
+  let caB: CertPair;
+  const secretDir = (server: ZkServer): string => join(certDir, `secret-${server.id}`);
+
+  /**
+   * Writes server's "Secret": a leaf for its DNS name from `issuer`, and the CA bundle `trust`.
+   *
+   * The leaf also names 127.0.0.1 and localhost, for the rig only. Quorum TLS verifies host names
+   * both ways: the connecting server checks the DNS name it dialled, and the accepting one checks
+   * the address the connection comes from (and its reverse lookup). On loopback the kernel picks
+   * 127.0.0.1 as the source of every connection, whatever 127.x address the server listens on, so
+   * each acceptor sees its peers as localhost. In a pod the source is the pod's IP, whose reverse
+   * lookup in the cluster DNS is the pod's stable name under the headless Service.
+   */
+  async function writeSecret(
+    server: ZkServer,
+    issuer: CertPair,
+    trust: CertPair[],
+    tag: string,
+  ): Promise<void> {
+    const leaf = await issueCert(
+      issuer,
+      join(certDir, "issued"),
+      `server-${server.id}-${tag}`,
+      { commonName: server.dnsName },
+      [server.dnsName, "localhost", "127.0.0.1"],
+      "serverAuth,clientAuth",
+    );
+    writeBundle(server, trust);
+    copyFileSync(leaf.key, join(secretDir(server), TLS_SECRET_KEYS.key));
+    copyFileSync(leaf.cert, join(secretDir(server), TLS_SECRET_KEYS.cert));
+  }
+
+  function writeBundle(server: ZkServer, trust: CertPair[]): void {
+    mkdirSync(secretDir(server), { recursive: true });
+    const bundle = trust.map((ca) => readFileSync(ca.cert, "utf8").trim()).join("\n") + "\n";
+    writeFileSync(join(secretDir(server), TLS_SECRET_KEYS.ca), bundle);
+  }
+
+  const tlsEnv = (server: ZkServer): Record<string, string> => ({
+    [ENV.tlsClientDir]: secretDir(server),
+    [ENV.tlsQuorumDir]: secretDir(server),
+    [ENV.tlsStoreDir]: join(certDir, `stores-${server.id}`),
+    [ENV.tlsSyncMs]: "300",
+  });
+
+  async function tlsStatus(server: ZkServer): Promise<TlsStatusBody> {
+    return JSON.parse((await se.get(server, "/status")).body) as TlsStatusBody;
+  }
+
+  /** ZooKeeper's own CLI over TLS to server `id` by its DNS name, trusting `ca`. */
+  function tlsCli(id: number, commands: string[], ca: CertPair): Promise<string> {
+    return se.ens.cli(id, commands, 60_000, { port: SECURE, trustStore: ca.cert });
+  }
+
+  beforeAll(async () => {
+    se = await createSidecarEnsemble({ size: 3, name: "tls", env: (s) => tlsEnv(s) });
+    certDir = se.ens.block.path("tls");
+    [caA, caB] = await Promise.all([
+      createCa(certDir, "ca-a", "zk-ca-a"),
+      createCa(certDir, "ca-b", "zk-ca-b"),
+    ]);
+    const [s1, s2, s3] = se.ens.servers as [ZkServer, ZkServer, ZkServer];
+    await writeSecret(s1, caA, [caA], "a");
+    await writeSecret(s2, caA, [caA], "a");
+    // Server 3's Secret is consistent in itself (its CA signed it), so init takes it, but the
+    // others trust only CA A.
+    await writeSecret(s3, caB, [caB], "b");
+  }, 120_000);
+
+  afterAll(async () => {
+    await se.destroy();
+  });
+
+  function dumpLogsOnFailure(): void {
+    onTestFailed(async () => {
+      console.error(await se.ens.logs());
+    });
+  }
+
+  it("init refuses a Secret whose key is not the certificate's, before writing anything", async () => {
+    const server = se.ens.server(1);
+    const bad = join(certDir, "bad-secret");
+    mkdirSync(bad, { recursive: true });
+    const other = await issueCert(
+      caA,
+      join(certDir, "issued"),
+      "other",
+      { commonName: "x" },
+      [server.dnsName],
+      "serverAuth,clientAuth",
+    );
+    copyFileSync(join(secretDir(server), TLS_SECRET_KEYS.cert), join(bad, TLS_SECRET_KEYS.cert));
+    copyFileSync(join(secretDir(server), TLS_SECRET_KEYS.ca), join(bad, TLS_SECRET_KEYS.ca));
+    copyFileSync(other.key, join(bad, TLS_SECRET_KEYS.key));
+    const r = await runSidecar(["init"], {
+      ...sidecarEnv(se.ens, server, se.operatorConfigDir),
+      ...tlsEnv(server),
+      [ENV.tlsQuorumDir]: bad,
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`${bad}/tls.key is not the private key of the certificate in ${bad}/tls.crt`);
+    expect(() => readFileSync(server.zooCfgPath)).toThrow();
+  });
+
+  it("forms a TLS quorum of the servers that trust each other; a server with another CA's certificate cannot join", async () => {
+    dumpLogsOnFailure();
+    await se.ens.startAll();
+    for (const server of se.ens.servers) await se.startSidecar(server);
+    await se.ens.waitForQuorum({ ids: [1, 2] });
+    const cfg = readFileSync(se.ens.server(1).zooCfgPath, "utf8");
+    expect(cfg).toContain("sslQuorum=true");
+    expect(cfg).toContain("ssl.quorum.hostnameVerification=true");
+    // Server 3 keeps trying for 10 s (several election rounds) and never serves.
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      expect(await se.ens.server(3).mode()).toBeNull();
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const log = (await se.ens.server(1).process?.log()) ?? "";
+    expect(log).toMatch(/SSLHandshakeException|certificate_unknown|PKIX path/);
+  });
+
+  it("the same server joins once its Secret holds a certificate of the ensemble's CA", async () => {
+    dumpLogsOnFailure();
+    const s3 = se.ens.server(3);
+    await writeSecret(s3, caA, [caA], "a");
+    await s3.restart();
+    await se.ens.waitForQuorum({ ids: [1, 2, 3] });
+  });
+
+  it("TLS clients write and read through the secure port; plain text and another CA are refused", async () => {
+    dumpLogsOnFailure();
+    const created = await tlsCli(1, ["create /tls-proof written-over-tls"], caA);
+    expect(created).toContain("Created /tls-proof");
+    const read = await tlsCli(2, ["get /tls-proof"], caA);
+    expect(read).toContain("written-over-tls");
+
+    // A plain-text four-letter word on the secure port gets no answer (ZooKeeper drops it as a
+    // failed handshake), while the same word on the plain port, which the sidecar uses, does.
+    const s1 = se.ens.server(1);
+    expect(await rawExchange(s1.ip, SECURE, "ruok")).toBe("");
+    expect(await rawExchange(s1.ip, 2181, "ruok")).toBe("imok");
+
+    // A TLS client that trusts another CA refuses the server; one that trusts CA A completes
+    // the handshake with host-name verification against the server's DNS name.
+    await expect(handshake(s1, caB)).rejects.toThrow(
+      /self-signed|unable to verify|unable to get local issuer/i,
+    );
+    await expect(handshake(s1, caA)).resolves.toBe(true);
+  });
+
+  it("rotates the quorum to a new CA without losing quorum or data: stores reloaded, then each server restarted", async () => {
+    dumpLogsOnFailure();
+    const servers = se.ens.servers;
+    const leader = await se.ens.leader();
+    const before = (await tlsStatus(se.ens.server(1))).tls?.quorum?.fingerprint;
+    expect(before).toMatch(/:/);
+
+    // 1. Every server trusts both CAs (the sidecars write the trust stores; ZooKeeper reloads).
+    for (const s of servers) writeBundle(s, [caA, caB]);
+    // 2. Every server gets a certificate of the new CA; no ZooKeeper restarts for this.
+    for (const s of servers) await writeSecret(s, caB, [caA, caB], "rotated");
+    for (const s of servers) {
+      await waitFor(`sidecar ${s.id} to take the new quorum certificate`, async () => {
+        const st = (await tlsStatus(s)).tls;
+        return st?.quorum?.fingerprint !== before && st?.quorum?.problem === null;
+      });
+      const st = (await tlsStatus(s)).tls;
+      // ZooKeeper 3.8 reads the client certificate only at start: the sidecar says so.
+      expect(st?.client?.restartNeeded).toBe(true);
+    }
+    // The same leader, every server serving: the reload did not disturb the quorum.
+    expect((await se.ens.leader()).id).toBe(leader.id);
+
+    // 3. Followers restart one at a time with their new certificates and rejoin: the servers they
+    // connect to never restarted, so they accept CA B only because they reloaded their stores.
+    for (const s of servers.filter((x) => x.id !== leader.id)) {
+      await s.restart();
+      await se.ens.waitForQuorum({ ids: servers.map((x) => x.id) });
+      expect((await se.ens.leader()).id).toBe(leader.id);
+      expect((await tlsStatus(s)).tls?.client?.restartNeeded).toBe(false);
+    }
+    // 4. CA A is dropped everywhere, then the leader restarts last: everyone now speaks CA B only.
+    for (const s of servers) writeBundle(s, [caB]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await leader.restart();
+    await se.ens.waitForQuorum({ ids: servers.map((x) => x.id) });
+    const read = await tlsCli(leader.id, ["get /tls-proof"], caB);
+    expect(read).toContain("written-over-tls");
+  });
+});
+
+/** Sends `word` in plain text and returns whatever comes back before the server closes. */
+function rawExchange(host: string, port: number, word: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on("connect", () => socket.write(word));
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "ECONNRESET") resolve(Buffer.concat(chunks).toString("utf8"));
+      else reject(err);
+    });
+    socket.on("close", () => {
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+  });
+}
+
+/** A TLS handshake with `server`'s secure port, verifying it against `ca` and its DNS name. */
+function handshake(server: ZkServer, ca: CertPair): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({
+      host: server.ip,
+      port: SECURE,
+      servername: server.dnsName,
+      ca: readFileSync(ca.cert),
+      checkServerIdentity: (_host, cert) =>
+        cert.subjectaltname?.includes(`DNS:${server.dnsName}`)
+          ? undefined
+          : new Error(`certificate does not name ${server.dnsName}`),
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error("TLS handshake timed out")));
+    socket.once("secureConnect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", reject);
+  });
+}
