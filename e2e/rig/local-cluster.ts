@@ -216,6 +216,58 @@ export function localZooKeeperCluster(options: {
   };
 }
 
+/**
+ * A client pod with ZooKeeper's CLI (`zkCli.sh`): the ZooKeeper image, doing nothing until a test
+ * execs into it, inside the pod network with the cluster's DNS. With `tlsCaSecret` the CLI speaks
+ * TLS (CLIENT_JVMFLAGS), trusting that Secret's `ca.crt` and verifying host names.
+ */
+export function zkClientPod(options: {
+  namespace: string;
+  images: ProjectImages;
+  tlsCaSecret?: string;
+}): object {
+  const tls = options.tlsCaSecret;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "zk-client", namespace: options.namespace },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      containers: [
+        {
+          name: "cli",
+          image: options.images.zookeeper.ref,
+          imagePullPolicy: "Never",
+          command: ["sleep", "infinity"],
+          ...(tls
+            ? {
+                env: [
+                  {
+                    name: "CLIENT_JVMFLAGS",
+                    value: [
+                      "-Dzookeeper.client.secure=true",
+                      "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
+                      "-Dzookeeper.ssl.trustStore.location=/tls/ca.crt",
+                      "-Dzookeeper.ssl.trustStore.type=PEM",
+                    ].join(" "),
+                  },
+                ],
+                volumeMounts: [{ name: "ca", mountPath: "/tls", readOnly: true }],
+              }
+            : {}),
+        },
+      ],
+      ...(tls
+        ? {
+            volumes: [
+              { name: "ca", secret: { secretName: tls, items: [{ key: "ca.crt", path: "ca.crt" }] } },
+            ],
+          }
+        : {}),
+    },
+  };
+}
+
 /** The parts of a ZooKeeperCluster the rig's tools read. */
 export interface ZooKeeperClusterJson {
   metadata: { name: string; namespace: string };

@@ -12,6 +12,7 @@ import {
   localZooKeeperCluster,
   OPERATOR_NAMESPACE,
   waitForQuorum,
+  zkClientPod,
   type ZooKeeperClusterJson,
 } from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
@@ -67,26 +68,7 @@ async function childrenOf(name: string): Promise<string[]> {
 
 beforeAll(async () => {
   await kubectl(["create", "namespace", namespace]);
-  // A client pod with ZooKeeper's CLI: the same image, doing nothing until the tests exec into it.
-  await kubectl(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name: "zk-client", namespace },
-      spec: {
-        terminationGracePeriodSeconds: 0,
-        containers: [
-          {
-            name: "cli",
-            image: images.zookeeper.ref,
-            imagePullPolicy: "Never",
-            command: ["sleep", "infinity"],
-          },
-        ],
-      },
-    }),
-  );
+  await kubectl(["apply", "-f", "-"], JSON.stringify(zkClientPod({ namespace, images })));
 });
 
 afterAll(async () => {

@@ -142,6 +142,7 @@ const FULL_VALUES = {
     pullPolicy: "IfNotPresent",
     resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } },
   },
+  tls: { client: { secretName: "zk-client-tls" }, quorum: { secretName: "zk-peer-tls" } },
   paused: true,
 };
 
@@ -182,6 +183,7 @@ const FULL_SPEC: ZooKeeperClusterSpec = {
     imagePullPolicy: "IfNotPresent",
     resources: FULL_VALUES.sidecar.resources,
   },
+  tls: { client: { secretName: "zk-client-tls" }, quorum: { secretName: "zk-peer-tls" } },
   paused: true,
 };
 
@@ -366,7 +368,8 @@ describe("helm lint and helm template", () => {
       [["--set-json", 'podLabels={"app.kubernetes.io/name":"x"}'], /podLabels\/app.kubernetes.io~1name/],
       [["--set", "replicas=3"], /additional properties 'replicas' not allowed/],
       [["--set", "persistence.enabled=false"], /additional properties 'enabled' not allowed/],
-      [["--set", "tls.enabled=true"], /additional properties 'tls' not allowed/],
+      [["--set", "tls.enabled=true"], /additional properties 'enabled' not allowed/],
+      [["--set", "tls.client.secretName=Bad_Name"], /tls\/client\/secretName.*does not match pattern/],
       [["--set", "pdb.maxUnavailable=2"], /pdb.maxUnavailable \(2\) must not exceed 1 with replicaCount 3/],
       [["--set", "replicaCount=250", "--set", "observers=6"], /replicaCount \(250\) \+ observers \(6\)/],
     ];

@@ -63,6 +63,7 @@ describe("resolveSpec defaults", () => {
           port: 7000,
           podMonitor: { enabled: true, interval: "30s", labels: {} },
         },
+        tls: { client: null, quorum: null },
         paused: false,
         warnings: [],
       },
@@ -267,13 +268,6 @@ describe("resolveSpec rejects what the schema cannot check (or an object the sch
       "zk",
       "InvalidSpec",
       "spec.metrics.port 8081",
-    ],
-    [
-      "TLS (not implemented yet)",
-      { tls: { client: { secretName: "tls" } } },
-      "zk",
-      "UnsupportedSpec",
-      "spec.tls is not supported",
     ],
   ] satisfies [string, ZooKeeperClusterSpec, string, string, string][])(
     "%s",

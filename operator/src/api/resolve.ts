@@ -64,6 +64,8 @@ export interface ResolvedSpec {
     port: number;
     podMonitor: { enabled: boolean; interval: string; labels: Record<string, string> };
   };
+  /** Names of the TLS Secrets (cert-manager's layout); null: that TLS is off. */
+  tls: { client: string | null; quorum: string | null };
   paused: boolean;
   /** Accepted but unwise choices (an even ensemble size); the operator reports them as Warning events. */
   warnings: string[];
@@ -78,7 +80,7 @@ export interface ResolveOptions {
 }
 
 /** Reasons of a terminal error, for the Degraded condition and Events. */
-export const RESOLVE_REASONS = { invalid: "InvalidSpec", unsupported: "UnsupportedSpec" } as const;
+export const RESOLVE_REASONS = { invalid: "InvalidSpec" } as const;
 export type ResolveReason = (typeof RESOLVE_REASONS)[keyof typeof RESOLVE_REASONS];
 
 class SpecError extends Error {
@@ -248,14 +250,10 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
     invalid(`spec.metrics.port ${metrics.port} collides with a port ZooKeeper or the sidecar uses`);
   }
 
-  if (s.tls?.client !== undefined || s.tls?.quorum !== undefined) {
-    // The API already carries the fields so manifests can be written against them; the sidecar
-    // does not render key stores yet, and silently running without TLS would be worse than refusing.
-    throw new SpecError(
-      RESOLVE_REASONS.unsupported,
-      "spec.tls is not supported by this operator version yet; remove it to run without TLS",
-    );
-  }
+  const tls = {
+    client: s.tls?.client?.secretName ?? null,
+    quorum: s.tls?.quorum?.secretName ?? null,
+  };
 
   return {
     replicas,
@@ -279,6 +277,7 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
       annotations: { ...(s.service?.annotations ?? {}) },
     },
     metrics,
+    tls,
     paused: s.paused ?? DEFAULTS.paused,
     warnings,
   };

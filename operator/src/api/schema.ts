@@ -536,16 +536,24 @@ export const specSchema: JSONSchema = obj(
       { default: {} },
     ),
     tls: obj(
-      "TLS for client and quorum connections, from Secrets in cert-manager's layout (tls.crt, tls.key, ca.crt). Not implemented by this operator version yet: a cluster that sets it is refused with reason UnsupportedSpec rather than run without TLS.",
+      "TLS for client and quorum connections, from Secrets in cert-manager's layout (tls.crt, tls.key, ca.crt) in the cluster's namespace (docs/security.md). Set when the cluster is created: turning either on or off on a running ensemble is refused until the operator migrates one.",
       {
         client: obj(
-          "TLS of client connections.",
-          { secretName: secretName("Secret with the server certificate for clients.") },
+          "TLS of client connections: the secure client port (2281) on the client Service; the plain port then listens on loopback only, for the sidecar.",
+          {
+            secretName: secretName(
+              "Secret whose certificate names the client Service (NAME-client.NAMESPACE.svc) and every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN).",
+            ),
+          },
           { required: ["secretName"] },
         ),
         quorum: obj(
-          "TLS between the servers (quorum and election).",
-          { secretName: secretName("Secret with the certificate servers present to each other.") },
+          "TLS between the servers (quorum and election), host names verified.",
+          {
+            secretName: secretName(
+              "Secret whose certificate names every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN) and allows serverAuth and clientAuth.",
+            ),
+          },
           { required: ["secretName"] },
         ),
       },
@@ -570,6 +578,13 @@ export const specSchema: JSONSchema = obj(
         message: "replicas + observers must not exceed 255: server ids run from 1 to 255",
         fieldPath: ".observers",
       },
+      // A rolling change to or from TLS needs ZooKeeper's port unification, step by step; until the
+      // operator does that, a roll would split the quorum into servers that cannot talk.
+      ...(["client", "quorum"] as const).map((role) => ({
+        rule: `(has(self.tls) && has(self.tls.${role})) == (has(oldSelf.tls) && has(oldSelf.tls.${role}))`,
+        message: `tls.${role} cannot be turned on or off on an existing cluster yet: the servers would restart one by one into two halves that cannot talk (create a new cluster, or see docs/security.md)`,
+        fieldPath: `.tls`,
+      })),
     ],
   },
 );

@@ -4,12 +4,13 @@ import type { V1Service, V1ServicePort } from "@kubernetes/client-node";
 import { PORTS } from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
+import { clientServicePort } from "./client-service.ts";
 import { childMetadata, childNames, selectorLabels } from "./labels.ts";
 
 export function buildHeadlessService(cluster: ZooKeeperCluster, spec: ResolvedSpec): V1Service {
   const name = cluster.metadata.name ?? "";
   const ports: V1ServicePort[] = [
-    { name: "client", port: PORTS.client, targetPort: PORTS.client, protocol: "TCP" },
+    clientServicePort(spec.tls.client !== null),
     { name: "quorum", port: PORTS.quorum, targetPort: PORTS.quorum, protocol: "TCP" },
     { name: "election", port: PORTS.election, targetPort: PORTS.election, protocol: "TCP" },
   ];

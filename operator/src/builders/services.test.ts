@@ -18,6 +18,11 @@ describe("headless Service", () => {
       { metrics: { port: 9000 } },
       ["client:2181", "quorum:2888", "election:3888", "metrics:9000"],
     ],
+    [
+      "client TLS",
+      { tls: { client: { secretName: "t" } } },
+      ["client-tls:2281", "quorum:2888", "election:3888", "metrics:7000"],
+    ],
   ] as const)("%s", (_, spec, ports) => {
     const cluster = testCluster(spec);
     const svc = buildHeadlessService(cluster, resolvedFor(cluster));
@@ -56,6 +61,14 @@ describe("client Service", () => {
     expect(svc.spec?.selector).toEqual(selector);
     expect(svc.spec?.ports).toEqual([{ name: "client", port: 2181, targetPort: 2181, protocol: "TCP" }]);
     expect(svc.spec?.publishNotReadyAddresses).toBeUndefined();
+  });
+
+  test("client TLS: only the secure port; the plain one serves the sidecar on loopback", () => {
+    const cluster = testCluster({ tls: { client: { secretName: "t" } } });
+    expect(buildClientService(cluster, resolvedFor(cluster)).spec?.ports).toEqual([
+      { name: "client-tls", port: 2281, targetPort: 2281, protocol: "TCP" },
+    ]);
+    expect(clientConnectionString(cluster)).toBe("zk-client.prod.svc.cluster.local:2281");
   });
 
   test("connection string", () => {

@@ -234,9 +234,52 @@ describe("the pod layout (DESIGN.md)", () => {
     ]);
   });
 
+  test("TLS: the Secrets mounted whole into init and sidecar, the stores in memory, ZooKeeper reads only the stores", () => {
+    const sts = build({
+      tls: { client: { secretName: "zk-client-tls" }, quorum: { secretName: "zk-peer-tls" } },
+    });
+    const mounts = (name: string): string[] =>
+      (container(sts, name).volumeMounts ?? [])
+        .filter((m) => m.name.startsWith("tls-"))
+        .map((m) => `${m.name}:${m.mountPath}${m.readOnly ? ":ro" : ""}${m.subPath ? " subPath" : ""}`);
+    const secrets = ["tls-client:/etc/zookeeper-tls/client:ro", "tls-quorum:/etc/zookeeper-tls/quorum:ro"];
+    expect(mounts("config")).toEqual([...secrets, "tls-stores:/var/run/zookeeper/tls"]);
+    expect(mounts("sidecar")).toEqual([...secrets, "tls-stores:/var/run/zookeeper/tls"]);
+    expect(mounts("zookeeper")).toEqual(["tls-stores:/var/run/zookeeper/tls:ro"]);
+    expect(sts.spec?.template.spec?.volumes?.filter((v) => v.name.startsWith("tls-"))).toEqual([
+      { name: "tls-client", secret: { secretName: "zk-client-tls", defaultMode: 0o440 } },
+      { name: "tls-quorum", secret: { secretName: "zk-peer-tls", defaultMode: 0o440 } },
+      { name: "tls-stores", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+    ]);
+    for (const name of ["config", "sidecar"]) {
+      expect(env(container(sts, name))).toMatchObject({
+        ZK_TLS_CLIENT_DIR: "/etc/zookeeper-tls/client",
+        ZK_TLS_QUORUM_DIR: "/etc/zookeeper-tls/quorum",
+        ZK_TLS_STORE_DIR: "/var/run/zookeeper/tls",
+        ZK_SECURE_CLIENT_PORT: "2281",
+      });
+    }
+    // The plain client port listens on loopback only: probes use the secure one.
+    const zk = container(sts, "zookeeper");
+    expect(zk.startupProbe?.tcpSocket?.port).toBe(2281);
+    expect(zk.livenessProbe?.tcpSocket?.port).toBe(2281);
+  });
+
+  test("quorum TLS alone: no secure client port, probes on the plain one", () => {
+    const sts = build({ tls: { quorum: { secretName: "zk-peer-tls" } } });
+    expect(env(container(sts, "sidecar")).ZK_TLS_CLIENT_DIR).toBeUndefined();
+    expect(env(container(sts, "sidecar")).ZK_TLS_QUORUM_DIR).toBe("/etc/zookeeper-tls/quorum");
+    expect(container(sts, "zookeeper").livenessProbe?.tcpSocket?.port).toBe(2181);
+  });
+
   test.each([
     ["metrics on", {}, ["client:2181", "quorum:2888", "election:3888", "metrics:7000"]],
     ["metrics off", { metrics: { enabled: false } }, ["client:2181", "quorum:2888", "election:3888"]],
+    [
+      "client TLS",
+      { tls: { client: { secretName: "t" } } },
+      ["client-tls:2281", "quorum:2888", "election:3888", "metrics:7000"],
+    ],
   ] satisfies [string, ZooKeeperClusterSpec, string[]][])("zookeeper ports: %s", (_, spec, ports) => {
     expect(container(build(spec), "zookeeper").ports?.map((p) => `${p.name}:${p.containerPort}`)).toEqual(
       ports,

@@ -25,6 +25,7 @@ import {
 } from "../../../sidecar/src/contract.ts";
 import type { ResolvedSpec } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
+import { clientPort } from "./client-service.ts";
 import { LOGBACK_KEY } from "./configmap.ts";
 import {
   CONFIG_HASH_ANNOTATION,
@@ -49,6 +50,10 @@ export const VOLUMES = {
   admin: "admin",
   tmp: "tmp",
   logs: "logs",
+  tlsClient: "tls-client",
+  tlsQuorum: "tls-quorum",
+  /** The PEM stores the sidecar writes for ZooKeeper: in memory, so private keys never reach a disk. */
+  tlsStores: "tls-stores",
 } as const;
 /** Where the official image's zkEnv.sh writes logs; an emptyDir because the root filesystem is read-only. */
 export const LOG_DIR = "/logs";
@@ -85,6 +90,7 @@ export function buildStatefulSet(
   const name = cluster.metadata.name ?? "";
   const names = childNames(name);
   const selector = selectorLabels(name);
+  const tlsOn = spec.tls.client !== null || spec.tls.quorum !== null;
 
   const contractEnv: V1EnvVar[] = [
     { name: ENV.podName, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -97,6 +103,7 @@ export function buildStatefulSet(
     { name: ENV.dataDir, value: POD_PATHS.data },
     { name: ENV.confDir, value: POD_PATHS.conf },
     { name: ENV.operatorConfigDir, value: POD_PATHS.operatorConfig },
+    ...tlsEnv(spec),
   ];
   const mount = (volume: string, mountPath: string, readOnly = false): V1VolumeMount =>
     readOnly ? { name: volume, mountPath, readOnly } : { name: volume, mountPath };
@@ -124,6 +131,8 @@ export function buildStatefulSet(
       mount(VOLUMES.data, POD_PATHS.data),
       confMount(false),
       mount(VOLUMES.operatorConfig, POD_PATHS.operatorConfig, true),
+      ...tlsSecretMounts(spec),
+      ...(tlsOn ? [mount(VOLUMES.tlsStores, POD_PATHS.tlsStores)] : []),
     ],
   };
 
@@ -152,6 +161,9 @@ export function buildStatefulSet(
       mount(VOLUMES.operatorConfig, POD_PATHS.operatorConfig, true),
       mount(VOLUMES.admin, POD_PATHS.admin, true),
       mount(VOLUMES.tmp, "/tmp"),
+      // serve writes renewed quorum certificates into the stores (ZooKeeper reloads them).
+      ...tlsSecretMounts(spec),
+      ...(tlsOn ? [mount(VOLUMES.tlsStores, POD_PATHS.tlsStores)] : []),
     ],
   };
 
@@ -160,8 +172,11 @@ export function buildStatefulSet(
     `-Dlogback.configurationFile=${POD_PATHS.operatorConfig}/${LOGBACK_KEY}`,
     ...spec.jvm.options,
   ];
+  // With client TLS the plain client port listens on loopback only: clients, the kubelet's probes
+  // and Services use the secure one.
+  const client = clientPort(spec.tls.client !== null);
   const zookeeperPorts: V1ContainerPort[] = [
-    { name: "client", containerPort: PORTS.client, protocol: "TCP" },
+    { name: client.name, containerPort: client.port, protocol: "TCP" },
     { name: "quorum", containerPort: PORTS.quorum, protocol: "TCP" },
     { name: "election", containerPort: PORTS.election, protocol: "TCP" },
   ];
@@ -195,7 +210,7 @@ export function buildStatefulSet(
     // minutes for a large database: until then the startup probe holds liveness back (up to
     // 10 minutes), so the kubelet never kills a server that is still loading.
     startupProbe: {
-      tcpSocket: { port: PORTS.client },
+      tcpSocket: { port: client.port },
       periodSeconds: 5,
       timeoutSeconds: 2,
       failureThreshold: 120,
@@ -204,7 +219,7 @@ export function buildStatefulSet(
     // partition must not restart every server), and never the sidecar, so that a hung sidecar
     // cannot make the kubelet restart a healthy ZooKeeper; the sidecar has its own probe.
     livenessProbe: {
-      tcpSocket: { port: PORTS.client },
+      tcpSocket: { port: client.port },
       periodSeconds: 10,
       timeoutSeconds: 5,
       failureThreshold: 6,
@@ -217,6 +232,7 @@ export function buildStatefulSet(
       mount(VOLUMES.operatorConfig, POD_PATHS.operatorConfig, true),
       mount(VOLUMES.tmp, "/tmp"),
       mount(VOLUMES.logs, LOG_DIR),
+      ...(tlsOn ? [mount(VOLUMES.tlsStores, POD_PATHS.tlsStores, true)] : []),
     ],
   };
 
@@ -225,6 +241,7 @@ export function buildStatefulSet(
     { name: VOLUMES.admin, secret: { secretName: names.adminSecret, defaultMode: 0o440 } },
     { name: VOLUMES.tmp, emptyDir: {} },
     { name: VOLUMES.logs, emptyDir: {} },
+    ...tlsVolumes(spec),
   ];
 
   const restartedAt = cluster.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
@@ -345,5 +362,50 @@ export function buildTopologySpread(
       whenUnsatisfiable: "ScheduleAnyway",
       labelSelector: { matchLabels: selector },
     },
+  ];
+}
+
+/** The TLS Secrets of spec.tls, by volume name and mount point (the sidecar's contract). */
+function tlsSecrets(spec: ResolvedSpec): { volume: string; secretName: string; path: string; env: string }[] {
+  const out = [];
+  if (spec.tls.client !== null)
+    out.push({
+      volume: VOLUMES.tlsClient,
+      secretName: spec.tls.client,
+      path: POD_PATHS.tlsClient,
+      env: ENV.tlsClientDir,
+    });
+  if (spec.tls.quorum !== null)
+    out.push({
+      volume: VOLUMES.tlsQuorum,
+      secretName: spec.tls.quorum,
+      path: POD_PATHS.tlsQuorum,
+      env: ENV.tlsQuorumDir,
+    });
+  return out;
+}
+
+/** Where init and the sidecar find the TLS Secrets, and where they write ZooKeeper's stores. */
+function tlsEnv(spec: ResolvedSpec): V1EnvVar[] {
+  const secrets = tlsSecrets(spec);
+  if (secrets.length === 0) return [];
+  return [
+    ...secrets.map((t) => ({ name: t.env, value: t.path })),
+    { name: ENV.tlsStoreDir, value: POD_PATHS.tlsStores },
+    { name: ENV.secureClientPort, value: String(PORTS.secureClient) },
+  ];
+}
+
+/** The TLS Secrets, mounted whole (not by subPath) so that the kubelet brings renewed ones in. */
+function tlsSecretMounts(spec: ResolvedSpec): V1VolumeMount[] {
+  return tlsSecrets(spec).map((t) => ({ name: t.volume, mountPath: t.path, readOnly: true }));
+}
+
+function tlsVolumes(spec: ResolvedSpec): V1Volume[] {
+  const secrets = tlsSecrets(spec);
+  if (secrets.length === 0) return [];
+  return [
+    ...secrets.map((t) => ({ name: t.volume, secret: { secretName: t.secretName, defaultMode: 0o440 } })),
+    { name: VOLUMES.tlsStores, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
   ];
 }

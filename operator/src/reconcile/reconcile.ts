@@ -19,7 +19,15 @@
 // are thrown to the work queue, which retries with backoff and is the one place that logs a
 // failed pass. Nothing here catches and continues.
 import type { Logger } from "pino";
-import { memberHost, PORTS, renderServerLine } from "../../../sidecar/src/contract.ts";
+import {
+  LOOPBACK_CLIENT_ADDRESS,
+  memberHost,
+  PORTS,
+  renderServerLine,
+  TLS_SECRET_KEYS,
+} from "../../../sidecar/src/contract.ts";
+import { clientPort } from "../builders/client-service.ts";
+import type { TlsTunnelOptions } from "../runtime/tls-tunnel.ts";
 import type { KubeObject } from "../api/objects.ts";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
 import {
@@ -57,6 +65,11 @@ export interface ReconcileDeps {
    * a running ensemble.
    */
   readAdminPassword(namespace: string, name: string): Promise<string | null>;
+  /**
+   * The CA certificates (`ca.crt`, PEM) of the TLS Secret `name`, which the admin client verifies
+   * members' certificates against with client TLS; null when the Secret or the key is missing.
+   */
+  readTlsCa?(namespace: string, name: string): Promise<string | null>;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   /**
    * The API server's message when an apply failed because the server refused the object (an
@@ -117,6 +130,8 @@ export interface ReconfigureRequest {
   add?: string[];
   /** Server ids to remove. */
   remove?: number[];
+  /** With client TLS: `hosts` are secure ports, verified against these CA certificates (PEM). */
+  tls?: TlsTunnelOptions;
   /** The committed config the step was decided on (from the sidecars): its version and members. */
   decidedOn: { version: string; members: { id: number; role: "participant" | "observer" }[] };
 }
@@ -330,15 +345,38 @@ async function changeMembership(
     memberHost(name, id, namespace, childNames(name).headless, deps.clusterDomain);
   const member = scale.state === "add" ? scale.joiner : scale.member;
   const staying = step.members.filter((m) => m.id !== member.id);
+  // With client TLS the plain client port is on loopback inside each pod: the admin session goes
+  // to the secure port, and new members get the same loopback client address (sidecar tls.ts).
+  const tlsSecret = cluster.spec?.tls?.client?.secretName ?? null;
+  let tls: { ca: string } | null = null;
+  if (tlsSecret !== null) {
+    const ca = deps.readTlsCa ? await deps.readTlsCa(namespace, tlsSecret) : null;
+    if (ca === null)
+      throw new Error(
+        `cannot change membership: the client TLS Secret ${tlsSecret} has no ${TLS_SECRET_KEYS.ca} to verify the members with`,
+      );
+    tls = { ca };
+  }
   const request: ReconfigureRequest = {
-    hosts: staying.map((m) => `${host(m.id)}:${PORTS.client}`),
+    hosts: staying.map((m) => `${host(m.id)}:${clientPort(tls !== null).port}`),
     password: observed.adminPassword,
+    ...(tls ? { tls } : {}),
     decidedOn: {
       version: scale.fromVersion,
       members: staying.concat(scale.state === "remove" ? [member] : []),
     },
     ...(scale.state === "add"
-      ? { add: [renderServerLine(member.id, host(member.id), member.role)] }
+      ? {
+          add: [
+            renderServerLine(
+              member.id,
+              host(member.id),
+              member.role,
+              PORTS,
+              tls ? LOOPBACK_CLIENT_ADDRESS : null,
+            ),
+          ],
+        }
       : { remove: [member.id] }),
   };
   const result = await deps.reconfigure(request);

@@ -81,15 +81,10 @@ export const CONDITION_REASONS = {
       when: "ZooKeeper refused the last reconfiguration (the message is its answer); the next pass reads the committed config again and decides anew",
     },
     InvalidSpec: { status: "False", when: "the spec fails a check the schema cannot express" },
-    UnsupportedSpec: {
-      status: "False",
-      when: "the spec asks for something this version does not do (`spec.tls`)",
-    },
   },
   Degraded: {
     MembersNotReady: { status: "True", when: "members of an ensemble that was available are not ready" },
     InvalidSpec: { status: "True", when: "the spec fails a check the schema cannot express" },
-    UnsupportedSpec: { status: "True", when: "the spec asks for something this version does not do" },
     ApplyFailed: {
       status: "True",
       when: "the API server refused a child object (a webhook, a quota, a field)",

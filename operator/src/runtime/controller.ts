@@ -12,7 +12,7 @@ import { canonicalJson } from "../reconcile/diff.ts";
 import { readPassword, shrinkPod, type Caches, type PodLike } from "../reconcile/observe.ts";
 import { reconcileCluster, type ReconcileDeps } from "../reconcile/reconcile.ts";
 import type { StatusReader } from "../reconcile/sidecars.ts";
-import { ADMIN_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
+import { ADMIN_SECRET_KEYS, TLS_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
 import type { EventInput } from "./events.ts";
 import { Informer, stripManagedFields } from "./informer.ts";
 import { KubeError, isNotFound, type KubeClient } from "./kube.ts";
@@ -351,6 +351,19 @@ export class Controller {
             objectPath(RESOURCES.Secret, namespace, name),
           );
           return readPassword(secret.data?.[ADMIN_SECRET_KEYS.password]);
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      },
+      readTlsCa: async (namespace, name) => {
+        try {
+          const secret = await options.client.request<{ data?: Record<string, string> }>(
+            "GET",
+            objectPath(RESOURCES.Secret, namespace, name),
+          );
+          const ca = secret.data?.[TLS_SECRET_KEYS.ca];
+          return ca === undefined ? null : Buffer.from(ca, "base64").toString("utf8");
         } catch (err) {
           if (isNotFound(err)) return null;
           throw err;

@@ -38,6 +38,7 @@ export async function reconfigure(
     connectZkAdmin({
       hosts: request.hosts,
       password: request.password,
+      ...(request.tls ? { tls: request.tls } : {}),
       ...(options.timeoutMs !== undefined
         ? { connectTimeoutMs: options.timeoutMs, requestTimeoutMs: options.timeoutMs }
         : {}),

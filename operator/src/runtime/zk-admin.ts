@@ -7,6 +7,7 @@ import type { Socket } from "node:net";
 import zookeeper from "node-zookeeper-client";
 import { parseServerLine, type ServerLine } from "../../../sidecar/src/contract.ts";
 import { computeSuperDigest } from "../builders/admin-secret.ts";
+import { openTlsTunnels, type TlsTunnelOptions, type TlsTunnels } from "./tls-tunnel.ts";
 import {
   guardUnknownErrorCodes,
   libraryErrorCode,
@@ -78,6 +79,11 @@ export interface ZkAdminOptions {
   requestTimeoutMs?: number;
   /** The session timeout asked for; the server bounds it to 2..20 ticks. Default 10 s. */
   sessionTimeoutMs?: number;
+  /**
+   * With client TLS: `hosts` are the members' secure ports, reached through TLS tunnels
+   * (tls-tunnel.ts) that verify each member's certificate against `ca` (PEM) and its host name.
+   */
+  tls?: TlsTunnelOptions;
 }
 
 export const CONFIG_PATH = "/zookeeper/config";
@@ -121,12 +127,28 @@ interface Connection extends LibraryConnection {
 
 /** Connects to one of `hosts` and authenticates as the super user, or throws a ZkAdminError. */
 export async function connectZkAdmin(options: ZkAdminOptions): Promise<ZkAdmin> {
-  const admin = new ZkAdmin(options);
+  const tunnels = options.tls ? await openTlsTunnels(options.hosts, options.tls) : null;
+  let admin: ZkAdmin;
+  try {
+    admin = new ZkAdmin(tunnels ? { ...options, hosts: tunnels.hosts } : options, tunnels);
+  } catch (err) {
+    await tunnels?.close();
+    throw err;
+  }
   try {
     await admin.open();
     return admin;
   } catch (err) {
+    const tlsFailures = [...(tunnels?.failures() ?? new Map<string, string>())];
     await admin.close();
+    if (err instanceof ZkAdminError && tlsFailures.length > 0) {
+      throw new ZkAdminError(
+        err.code,
+        err.operation,
+        `${err.message}; TLS: ${tlsFailures.map(([host, why]) => `${host}: ${why}`).join("; ")}`,
+        err.zkCode,
+      );
+    }
     throw err;
   }
 }
@@ -143,8 +165,11 @@ export class ZkAdmin {
   private readonly inProgress = new Set<string>();
   private closing: Promise<void> | null = null;
 
+  private readonly tunnels: TlsTunnels | null;
+
   /** Use connectZkAdmin. */
-  constructor(options: ZkAdminOptions) {
+  constructor(options: ZkAdminOptions, tunnels: TlsTunnels | null = null) {
+    this.tunnels = tunnels;
     for (const h of options.hosts) {
       if (!/^[^\s:/,]+:\d{1,5}$/.test(h))
         throw new ZkAdminError("BadArguments", "connect", `${JSON.stringify(h)} is not host:port`);
@@ -262,7 +287,7 @@ export class ZkAdmin {
 
   /** Ends the session (or the attempts to get one); never throws, and is safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= this.shutDown();
+    this.closing ??= this.shutDown().finally(() => this.tunnels?.close());
     return this.closing;
   }
 

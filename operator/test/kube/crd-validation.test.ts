@@ -432,19 +432,19 @@ describe("valid specs", () => {
   });
 });
 
-describe("storage is immutable", () => {
-  const patch = (name: string, body: object): Promise<string> =>
-    kubectl(["patch", "zk", name, "-n", namespace, "--type=merge", "-o", "json", "-p", JSON.stringify(body)]);
-  /** kubectl's error text for a rejected patch. */
-  async function refused(request: Promise<string>): Promise<string> {
-    try {
-      await request;
-    } catch (err) {
-      return (err as Error).message;
-    }
-    throw new Error("the API server accepted an invalid patch");
+const patch = (name: string, body: object): Promise<string> =>
+  kubectl(["patch", "zk", name, "-n", namespace, "--type=merge", "-o", "json", "-p", JSON.stringify(body)]);
+/** kubectl's error text for a rejected patch. */
+async function refused(request: Promise<string>): Promise<string> {
+  try {
+    await request;
+  } catch (err) {
+    return (err as Error).message;
   }
+  throw new Error("the API server accepted an invalid patch");
+}
 
+describe("storage is immutable", () => {
   beforeAll(async () => {
     await create(cluster("immutable", { storage: { size: "5Gi" } }));
   });
@@ -465,6 +465,29 @@ describe("storage is immutable", () => {
     const updated = JSON.parse(await patch("immutable", { spec: { replicas: 5 } })) as ZooKeeperCluster;
     expect(updated.spec?.replicas).toBe(5);
     expect(updated.spec?.storage?.size).toBe("5Gi");
+  });
+});
+
+describe("TLS is chosen at creation", () => {
+  beforeAll(async () => {
+    await create(cluster("plain", {}));
+    await create(cluster("secure", { tls: { client: { secretName: "c" }, quorum: { secretName: "q" } } }));
+  });
+
+  test.each(["client", "quorum"])("turning %s TLS on under a running ensemble is refused", async (role) => {
+    expect(await refused(patch("plain", { spec: { tls: { [role]: { secretName: "x" } } } }))).toContain(
+      `tls.${role} cannot be turned on or off on an existing cluster yet`,
+    );
+  });
+
+  test("turning TLS off is refused; pointing it at another Secret (a renewal by name) is not", async () => {
+    expect(await refused(patch("secure", { spec: { tls: { quorum: null } } }))).toContain(
+      "tls.quorum cannot be turned on or off on an existing cluster yet",
+    );
+    const updated = JSON.parse(
+      await patch("secure", { spec: { tls: { client: { secretName: "c2" } } } }),
+    ) as ZooKeeperCluster;
+    expect(updated.spec?.tls?.client?.secretName).toBe("c2");
   });
 });
 

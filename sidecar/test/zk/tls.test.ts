@@ -7,7 +7,7 @@
 // the secure port, while plain-text clients and clients trusting another CA are refused; the quorum
 // rotates to a new CA without a restart of the servers that accept the new certificates (ZooKeeper
 // reloads the stores the sidecar rewrites) and without losing quorum or data.
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import { type CertPair, createCa, issueCert } from "../../../e2e/rig/certs.ts";
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import type { ZkServer } from "../../../e2e/rig/zk-ensemble.ts";
 import { ENV, PORTS, TLS_SECRET_KEYS } from "../../src/contract.ts";
+import { RigTlsSecrets } from "./tls-secrets.ts";
 import { createSidecarEnsemble, runSidecar, sidecarEnv, type SidecarEnsemble } from "./sidecar-rig.ts";
 
 const SECURE = PORTS.secureClient;
@@ -28,52 +29,9 @@ interface TlsStatusBody {
 describe("TLS for clients and the quorum", () => {
   let se: SidecarEnsemble;
   let certDir: string;
+  let secrets: RigTlsSecrets;
   let caA: CertPair;
   let caB: CertPair;
-  const secretDir = (server: ZkServer): string => join(certDir, `secret-${server.id}`);
-
-  /**
-   * Writes server's "Secret": a leaf for its DNS name from `issuer`, and the CA bundle `trust`.
-   *
-   * The leaf also names 127.0.0.1 and localhost, for the rig only. Quorum TLS verifies host names
-   * both ways: the connecting server checks the DNS name it dialled, and the accepting one checks
-   * the address the connection comes from (and its reverse lookup). On loopback the kernel picks
-   * 127.0.0.1 as the source of every connection, whatever 127.x address the server listens on, so
-   * each acceptor sees its peers as localhost. In a pod the source is the pod's IP, whose reverse
-   * lookup in the cluster DNS is the pod's stable name under the headless Service.
-   */
-  async function writeSecret(
-    server: ZkServer,
-    issuer: CertPair,
-    trust: CertPair[],
-    tag: string,
-  ): Promise<void> {
-    const leaf = await issueCert(
-      issuer,
-      join(certDir, "issued"),
-      `server-${server.id}-${tag}`,
-      { commonName: server.dnsName },
-      [server.dnsName, "localhost", "127.0.0.1"],
-      "serverAuth,clientAuth",
-    );
-    writeBundle(server, trust);
-    copyFileSync(leaf.key, join(secretDir(server), TLS_SECRET_KEYS.key));
-    copyFileSync(leaf.cert, join(secretDir(server), TLS_SECRET_KEYS.cert));
-  }
-
-  function writeBundle(server: ZkServer, trust: CertPair[]): void {
-    mkdirSync(secretDir(server), { recursive: true });
-    const bundle = trust.map((ca) => readFileSync(ca.cert, "utf8").trim()).join("\n") + "\n";
-    writeFileSync(join(secretDir(server), TLS_SECRET_KEYS.ca), bundle);
-  }
-
-  const tlsEnv = (server: ZkServer): Record<string, string> => ({
-    [ENV.tlsClientDir]: secretDir(server),
-    [ENV.tlsQuorumDir]: secretDir(server),
-    [ENV.tlsStoreDir]: join(certDir, `stores-${server.id}`),
-    [ENV.tlsSyncMs]: "300",
-  });
-
   async function tlsStatus(server: ZkServer): Promise<TlsStatusBody> {
     return JSON.parse((await se.get(server, "/status")).body) as TlsStatusBody;
   }
@@ -84,18 +42,23 @@ describe("TLS for clients and the quorum", () => {
   }
 
   beforeAll(async () => {
-    se = await createSidecarEnsemble({ size: 3, name: "tls", env: (s) => tlsEnv(s) });
+    se = await createSidecarEnsemble({
+      size: 3,
+      name: "tls",
+      env: (s) => secrets.env(s),
+    });
     certDir = se.ens.block.path("tls");
+    secrets = new RigTlsSecrets(certDir);
     [caA, caB] = await Promise.all([
       createCa(certDir, "ca-a", "zk-ca-a"),
       createCa(certDir, "ca-b", "zk-ca-b"),
     ]);
     const [s1, s2, s3] = se.ens.servers as [ZkServer, ZkServer, ZkServer];
-    await writeSecret(s1, caA, [caA], "a");
-    await writeSecret(s2, caA, [caA], "a");
+    await secrets.writeSecret(s1, caA, [caA], "a");
+    await secrets.writeSecret(s2, caA, [caA], "a");
     // Server 3's Secret is consistent in itself (its CA signed it), so init takes it, but the
     // others trust only CA A.
-    await writeSecret(s3, caB, [caB], "b");
+    await secrets.writeSecret(s3, caB, [caB], "b");
   }, 120_000);
 
   afterAll(async () => {
@@ -120,12 +83,12 @@ describe("TLS for clients and the quorum", () => {
       [server.dnsName],
       "serverAuth,clientAuth",
     );
-    copyFileSync(join(secretDir(server), TLS_SECRET_KEYS.cert), join(bad, TLS_SECRET_KEYS.cert));
-    copyFileSync(join(secretDir(server), TLS_SECRET_KEYS.ca), join(bad, TLS_SECRET_KEYS.ca));
+    copyFileSync(join(secrets.secretDir(server), TLS_SECRET_KEYS.cert), join(bad, TLS_SECRET_KEYS.cert));
+    copyFileSync(join(secrets.secretDir(server), TLS_SECRET_KEYS.ca), join(bad, TLS_SECRET_KEYS.ca));
     copyFileSync(other.key, join(bad, TLS_SECRET_KEYS.key));
     const r = await runSidecar(["init"], {
       ...sidecarEnv(se.ens, server, se.operatorConfigDir),
-      ...tlsEnv(server),
+      ...secrets.env(server),
       [ENV.tlsQuorumDir]: bad,
     });
     expect(r.code).toBe(3);
@@ -154,7 +117,7 @@ describe("TLS for clients and the quorum", () => {
   it("the same server joins once its Secret holds a certificate of the ensemble's CA", async () => {
     dumpLogsOnFailure();
     const s3 = se.ens.server(3);
-    await writeSecret(s3, caA, [caA], "a");
+    await secrets.writeSecret(s3, caA, [caA], "a");
     await s3.restart();
     await se.ens.waitForQuorum({ ids: [1, 2, 3] });
   });
@@ -188,9 +151,9 @@ describe("TLS for clients and the quorum", () => {
     expect(before).toMatch(/:/);
 
     // 1. Every server trusts both CAs (the sidecars write the trust stores; ZooKeeper reloads).
-    for (const s of servers) writeBundle(s, [caA, caB]);
+    for (const s of servers) secrets.writeBundle(s, [caA, caB]);
     // 2. Every server gets a certificate of the new CA; no ZooKeeper restarts for this.
-    for (const s of servers) await writeSecret(s, caB, [caA, caB], "rotated");
+    for (const s of servers) await secrets.writeSecret(s, caB, [caA, caB], "rotated");
     for (const s of servers) {
       await waitFor(`sidecar ${s.id} to take the new quorum certificate`, async () => {
         const st = (await tlsStatus(s)).tls;
@@ -212,7 +175,7 @@ describe("TLS for clients and the quorum", () => {
       expect((await tlsStatus(s)).tls?.client?.restartNeeded).toBe(false);
     }
     // 4. CA A is dropped everywhere, then the leader restarts last: everyone now speaks CA B only.
-    for (const s of servers) writeBundle(s, [caB]);
+    for (const s of servers) secrets.writeBundle(s, [caB]);
     await new Promise((r) => setTimeout(r, 1500));
     await leader.restart();
     await se.ens.waitForQuorum({ ids: servers.map((x) => x.id) });
