@@ -46,6 +46,8 @@ export interface BuildInput {
   clusterDomain: string;
   /** The optional kinds (by kind name) the API server serves now; none when not given. */
   served?: ReadonlySet<string>;
+  /** The client certificate the members must run with (reconcile/client-certificate.ts); null or absent: none recorded. */
+  clientCertificate?: string | null;
 }
 
 export interface ChildKind {
@@ -130,6 +132,7 @@ export const CHILD_KINDS: readonly ChildKind[] = [
         configHash: computeConfigHash(renderStaticConfig(i.spec)),
         clusterDomain: i.clusterDomain,
         joining: i.joining ?? null,
+        clientCertificate: i.clientCertificate ?? null,
       }),
     ],
     why: "NAME: the ensemble's pods",

@@ -415,6 +415,25 @@ export interface SidecarStatus {
   } | null;
   /** ISO 8601 time of this answer. */
   checkedAt: string;
+  /** With TLS on: the mounted TLS Secrets, per role (tls-files.ts); absent with TLS off. */
+  tls?: Partial<Record<"client" | "quorum", SidecarTlsStatus>>;
+}
+
+/** One mounted TLS Secret as /status reports it: never the key. */
+export interface SidecarTlsStatus {
+  subject: string;
+  issuer: string;
+  notAfter: string;
+  /** SHA-256 fingerprint of the mounted leaf certificate. */
+  fingerprint: string;
+  /**
+   * The mounted Secret differs from what ZooKeeper serves and ZooKeeper cannot reload it (a
+   * client certificate on 3.8): the server must restart to use it. The operator then rolls the
+   * members, leader last (reconcile/client-certificate.ts).
+   */
+  restartNeeded: boolean;
+  /** Why the mounted Secret is not used, when it is refused (the stores keep the last good one). */
+  problem: string | null;
 }
 
 /** Renders the members file: `version=HEX` then one `ID=ROLE` line per member, sorted by id. */

@@ -4,7 +4,7 @@
 // client certificate, which ZooKeeper 3.8 only reads at start.
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TLS_SECRET_KEYS } from "./contract.ts";
+import { type SidecarStatus, TLS_SECRET_KEYS } from "./contract.ts";
 import { writeAtomically } from "./atomic-write.ts";
 import type { Logger } from "./log.ts";
 import { ownHost } from "./render.ts";
@@ -76,21 +76,7 @@ export async function writeStores(storeDir: string, files: Record<string, string
   return written;
 }
 
-/** What `serve` reports of one role under /status `tls`. */
-export interface TlsRoleStatus {
-  subject: string;
-  notAfter: string;
-  fingerprint: string;
-  /**
-   * The mounted Secret differs from what ZooKeeper serves and ZooKeeper cannot reload it (a
-   * client certificate on 3.8): the server must restart to use it.
-   */
-  restartNeeded: boolean;
-  /** Why the mounted Secret is not used, when it is refused (the stores keep the last good one). */
-  problem: string | null;
-}
-
-export type TlsStatus = Partial<Record<TlsRole, TlsRoleStatus>>;
+export type TlsStatus = NonNullable<SidecarStatus["tls"]>;
 
 /**
  * Compares the mounted Secrets with the stores, once. A changed quorum Secret is checked and
@@ -116,6 +102,7 @@ export async function syncTls(
         logger.warn({ role, problem }, "TLS Secret refused; ZooKeeper keeps the last good one");
       status[role] = {
         subject: last?.subject ?? "",
+        issuer: last?.issuer ?? "",
         notAfter: last?.notAfter ?? "",
         fingerprint: last?.fingerprint ?? "",
         restartNeeded: last?.restartNeeded ?? false,

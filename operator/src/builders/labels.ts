@@ -21,6 +21,11 @@ export const CONFIG_HASH_ANNOTATION = `${GROUP}/config-hash`;
  * exactly like `kubectl rollout restart` (docs/operations.md "Rolling restarts").
  */
 export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
+/**
+ * On the pod template: the fingerprint of the client certificate the members run with, set when a
+ * renewed one needs a restart (reconcile/client-certificate.ts), so that the change rolls them.
+ */
+export const CLIENT_CERTIFICATE_ANNOTATION = `${GROUP}/client-certificate`;
 
 /**
  * StatefulSet annotation: the server whose pod the StatefulSet grew for (a scale-up step), in the

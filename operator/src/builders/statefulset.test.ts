@@ -316,6 +316,17 @@ describe("pod template metadata", () => {
     expect(hash({ replicas: 5 })).toBe(hash({}));
   });
 
+  test("a renewed client certificate the members must restart into is recorded in the template, so it rolls them", () => {
+    const cluster = testCluster({ tls: { client: { secretName: "t" } } });
+    const resolved = resolvedFor(cluster);
+    const input = { replicas: 3, configHash: "h", clusterDomain: "cluster.local" };
+    const annotations = (clientCertificate: string | null) =>
+      buildStatefulSet(cluster, resolved, { ...input, clientCertificate }).spec?.template.metadata
+        ?.annotations;
+    expect(annotations(null)?.["zookeeper.ensemble.dev/client-certificate"]).toBeUndefined();
+    expect(annotations("AB:CD")?.["zookeeper.ensemble.dev/client-certificate"]).toBe("AB:CD");
+  });
+
   test("the cluster's restartedAt annotation is copied to the template, so a new value rolls every member", () => {
     const cluster = testCluster({});
     cluster.metadata.annotations = {

@@ -28,6 +28,7 @@ import type { ZooKeeperCluster } from "../api/types.ts";
 import { clientPort } from "./client-service.ts";
 import { LOGBACK_KEY } from "./configmap.ts";
 import {
+  CLIENT_CERTIFICATE_ANNOTATION,
   CONFIG_HASH_ANNOTATION,
   RESTARTED_AT_ANNOTATION,
   childLabels,
@@ -73,6 +74,8 @@ export interface StatefulSetInput {
   clusterDomain: string;
   /** The server the StatefulSet grew for (JOINING_ANNOTATION); null or absent when none. */
   joining?: number | null;
+  /** The renewed client certificate the members must restart into (CLIENT_CERTIFICATE_ANNOTATION); null or absent: none. */
+  clientCertificate?: string | null;
 }
 
 const RESTRICTED: V1SecurityContext = {
@@ -249,6 +252,7 @@ export function buildStatefulSet(
     ...spec.pod.annotations,
     [CONFIG_HASH_ANNOTATION]: input.configHash,
     ...(restartedAt ? { [RESTARTED_AT_ANNOTATION]: restartedAt } : {}),
+    ...(input.clientCertificate ? { [CLIENT_CERTIFICATE_ANNOTATION]: input.clientCertificate } : {}),
   };
   const podSpecExtras = {
     ...(spec.imagePullSecrets.length > 0 ? { imagePullSecrets: spec.imagePullSecrets } : {}),

@@ -4,6 +4,7 @@
 // result afterwards. The committed ensemble config, as the members' sidecars report it from
 // ZooKeeper, is the `ensemble` field: membership is decided on it, never on the ConfigMap.
 import type { KubeObject } from "../api/objects.ts";
+import type { ClientCertificateObservation } from "./client-certificate.ts";
 import {
   parseMembersFile,
   parseRejoinEmpty,
@@ -44,7 +45,7 @@ export interface PodLike extends KubeObject {
 }
 
 export interface StatefulSetLike extends KubeObject {
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; template?: { metadata?: { annotations?: Record<string, string> } } };
   status?: {
     replicas?: number;
     readyReplicas?: number;
@@ -122,6 +123,8 @@ export interface Observed {
   readonly modes: ReadonlyMap<number, MemberMode> | null;
   /** How far each member has caught up, from the sidecars that answered; null when they were not asked. */
   readonly sync: SyncObservation | null;
+  /** The client certificates the sidecars report; null when they were not asked. */
+  readonly clientCertificate: ClientCertificateObservation | null;
 }
 
 /** What the sidecars say about who is in sync with the leader. */
@@ -171,6 +174,7 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
     ensemble: { source: "none" },
     modes: null,
     sync: null,
+    clientCertificate: null,
   };
 }
 

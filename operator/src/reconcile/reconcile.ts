@@ -27,6 +27,8 @@ import {
   TLS_SECRET_KEYS,
 } from "../../../sidecar/src/contract.ts";
 import { clientPort } from "../builders/client-service.ts";
+import { CLIENT_CERTIFICATE_ANNOTATION } from "../builders/labels.ts";
+import { decideClientCertificate } from "./client-certificate.ts";
 import type { TlsTunnelOptions } from "../runtime/tls-tunnel.ts";
 import type { KubeObject } from "../api/objects.ts";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
@@ -241,6 +243,11 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
           statefulSetReplicas: step.statefulSetReplicas,
           clusterDomain: deps.clusterDomain,
           served: deps.servedKinds?.() ?? new Set(),
+          clientCertificate: decideClientCertificate(
+            observed.statefulSet?.spec?.template?.metadata?.annotations?.[CLIENT_CERTIFICATE_ANNOTATION] ??
+              null,
+            observed.clientCertificate,
+          ),
         });
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
   const pruned =
@@ -321,7 +328,14 @@ async function observe(deps: ReconcileDeps, cluster: ZooKeeperCluster): Promise<
   ]);
   return reports === null
     ? { ...cached, adminPassword }
-    : { ...cached, adminPassword, modes: reports.modes, ensemble: reports.ensemble, sync: reports.sync };
+    : {
+        ...cached,
+        adminPassword,
+        modes: reports.modes,
+        ensemble: reports.ensemble,
+        sync: reports.sync,
+        clientCertificate: reports.clientCertificate,
+      };
 }
 
 /**

@@ -1,23 +1,11 @@
 import { describe, expect, test } from "vitest";
 import type { SidecarStatus } from "../../../sidecar/src/contract.ts";
 import type { PodObservation } from "./observe.ts";
-import { podObservation } from "../../test/fixtures/observed.ts";
+import { podObservation, sidecarStatus } from "../../test/fixtures/observed.ts";
 import { committedConfig, modeOf, readMembers } from "./sidecars.ts";
 
 function status(mode: SidecarStatus["mode"]): SidecarStatus {
-  const serving = mode === "leader" || mode === "follower" || mode === "observer" || mode === "standalone";
-  return {
-    myid: 1,
-    mode,
-    serving,
-    ready: serving && mode !== "standalone",
-    reason: "",
-    lastZxid: null,
-    syncedFollowers: null,
-    config: null,
-    lastError: null,
-    checkedAt: "2026-01-01T00:00:00.000Z",
-  };
+  return sidecarStatus(mode);
 }
 
 function pod(id: number, ip: string | null, deleting = false): PodObservation {

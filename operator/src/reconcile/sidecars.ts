@@ -4,6 +4,7 @@
 // the runtime passes in (runtime/sidecar-status.ts: HTTP with a short timeout, so a hung pod
 // costs one timeout, not one per member).
 import type { ServerLine, SidecarStatus } from "../../../sidecar/src/contract.ts";
+import { type ClientCertificateObservation, observeClientCertificates } from "./client-certificate.ts";
 import type { EnsembleObservation, MemberMode, PodObservation, SyncObservation } from "./observe.ts";
 
 /** What a pod's sidecar answered: its status, or null when it could not be asked or answered garbage. */
@@ -29,6 +30,7 @@ export interface MemberReports {
   modes: Map<number, MemberMode>;
   ensemble: EnsembleObservation;
   sync: SyncObservation;
+  clientCertificate: ClientCertificateObservation;
 }
 
 /** Asks every member pod that has an address and is not being deleted, all at once. */
@@ -44,6 +46,7 @@ export async function readMembers(
     modes: new Map([...statuses].map(([id, status]) => [id, modeOf(status)])),
     ensemble: committedConfig([...statuses.values()]),
     sync: syncOf(statuses),
+    clientCertificate: observeClientCertificates(statuses),
   };
 }
 
