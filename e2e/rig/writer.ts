@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FaultWindow, Progress, Report } from "../writer/report.ts";
 import type { Verdict } from "../writer/verify.ts";
+import { PORTS } from "../../sidecar/src/contract.ts";
 import { runKubectl } from "./kube-control-plane.ts";
 import { repoRoot } from "./paths.ts";
 import { waitFor } from "./processes.ts";
@@ -28,6 +29,11 @@ export interface WriterOptions {
   clusterDomain?: string;
   /** How long to wait for the pod to run and writes to flow. Default 120 s. */
   timeoutMs?: number;
+  /**
+   * Client TLS: the Secret whose `ca.crt` verifies the members. The writer then connects to the
+   * secure client port through TLS tunnels (e2e/writer/main.ts).
+   */
+  tlsCaSecret?: string;
 }
 
 export interface FaultMark {
@@ -53,9 +59,16 @@ export interface WriterHandle {
   remove(): Promise<void>;
 }
 
-/** The writer's source files: everything under e2e/writer/ but tests (ConfigMap keys are flat). */
+const TUNNEL_KEY = "operator-tls-tunnel.ts";
+
+/**
+ * The writer's source files: everything under e2e/writer/ but tests (ConfigMap keys are flat),
+ * and the operator's TLS tunnels, which main.ts imports.
+ */
 function writerSources(): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = {
+    [TUNNEL_KEY]: readFileSync(join(repoRoot, "operator/src/runtime/tls-tunnel.ts"), "utf8"),
+  };
   for (const file of readdirSync(WRITER_DIR)) {
     if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
     out[file] = readFileSync(join(WRITER_DIR, file), "utf8");
@@ -82,15 +95,18 @@ export async function startWriter(
   const host = (id: number): string =>
     `${clusterName}-${id - 1}.${clusterName}-headless.${namespace}.svc.${domain}`;
   const ids = Array.from({ length: members }, (_, i) => i + 1);
+  const tls = options.tlsCaSecret;
+  const port = tls ? PORTS.secureClient : PORTS.client;
   const env: Record<string, string> = {
     WRITER_RUN: run,
-    ZK_CONNECT: `${clusterName}-client.${namespace}.svc.${domain}:2181`,
-    ZK_MEMBERS: ids.map((id) => `${id}=${host(id)}:2181`).join(","),
+    ZK_CONNECT: `${clusterName}-client.${namespace}.svc.${domain}:${port}`,
+    ZK_MEMBERS: ids.map((id) => `${id}=${host(id)}:${port}`).join(","),
     ZK_STATUS_URLS: ids.map((id) => `${id}=http://${host(id)}:8081/status`).join(","),
     HTTP_PORT: String(WRITER_HTTP_PORT),
   };
   if (options.rate !== undefined) env.WRITE_RATE = String(options.rate);
   if (options.sessionTimeoutMs !== undefined) env.SESSION_TIMEOUT_MS = String(options.sessionTimeoutMs);
+  if (tls) env.ZK_TLS_CA = "/tls/ca.crt";
 
   await kubectl(
     ["apply", "-f", "-"],
@@ -126,12 +142,24 @@ export async function startWriter(
                 volumeMounts: [
                   { name: "source", mountPath: "/writer/src", readOnly: true },
                   { name: "node-modules", mountPath: "/writer/node_modules", readOnly: true },
+                  // main.ts imports the operator's TLS tunnels as ../../operator/src/runtime/tls-tunnel.ts.
+                  // Node resolves it from main.ts's real path, which a ConfigMap volume puts one
+                  // folder deeper (/writer/src/..TIMESTAMP/main.ts), so ../../ is /writer.
+                  { name: "tunnel", mountPath: "/writer/operator/src/runtime", readOnly: true },
+                  ...(tls ? [{ name: "ca", mountPath: "/tls", readOnly: true }] : []),
                 ],
               },
             ],
             volumes: [
               { name: "source", configMap: { name: pod } },
+              {
+                name: "tunnel",
+                configMap: { name: pod, items: [{ key: TUNNEL_KEY, path: "tls-tunnel.ts" }] },
+              },
               { name: "node-modules", hostPath: { path: join(repoRoot, "node_modules"), type: "Directory" } },
+              ...(tls
+                ? [{ name: "ca", secret: { secretName: tls, items: [{ key: "ca.crt", path: "ca.crt" }] } }]
+                : []),
             ],
           },
         },

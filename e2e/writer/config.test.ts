@@ -17,6 +17,11 @@ describe("parseWriterEnv", () => {
     expect(s.ratePerSecond).toBe(WRITER_DEFAULTS.ratePerSecond);
     expect(s.httpPort).toBe(8090);
     expect(s.run).toBeNull();
+    expect(s.tlsCaFile).toBeNull();
+  });
+
+  test("client TLS: the CA file that verifies the members", () => {
+    expect(parseWriterEnv({ ...base, ZK_TLS_CA: "/tls/ca.crt" }).tlsCaFile).toBe("/tls/ca.crt");
   });
 
   test("numbers from the environment", () => {

@@ -22,6 +22,8 @@ export interface WriterSettings {
   maxInFlight: number;
   statusIntervalMs: number;
   httpPort: number;
+  /** PEM file of the CA to verify members with: set, every address is a TLS port (main.ts). */
+  tlsCaFile: string | null;
 }
 
 /** Environment variables the writer reads. */
@@ -38,6 +40,8 @@ export const WRITER_ENV = {
   maxInFlight: "MAX_IN_FLIGHT",
   statusIntervalMs: "STATUS_INTERVAL_MS",
   httpPort: "HTTP_PORT",
+  /** Path of a PEM CA file: the connection string and members are TLS ports (client TLS). */
+  tlsCa: "ZK_TLS_CA",
 } as const;
 
 export const DEFAULT_HTTP_PORT = 8090;
@@ -109,5 +113,6 @@ export function parseWriterEnv(env: Record<string, string | undefined>): WriterS
       WRITER_DEFAULTS.statusIntervalMs,
     ),
     httpPort: positiveInt(WRITER_ENV.httpPort, env[WRITER_ENV.httpPort], DEFAULT_HTTP_PORT),
+    tlsCaFile: env[WRITER_ENV.tlsCa] || null,
   };
 }

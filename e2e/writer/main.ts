@@ -5,8 +5,13 @@
 //   POST /faults/LABEL/end         closes it                       → its figures (FaultWindow)
 //   POST /verify[?full=1]          reads back while writing goes on → Verdict
 //   POST /stop                     stops, reads everything back    → Report (also GET /report after)
-// It imports nothing from the operator or the sidecar but the sidecar's /status type.
+// It imports nothing from the operator or the sidecar but the sidecar's /status type and, with
+// client TLS (ZK_TLS_CA), the operator's TLS tunnels: node-zookeeper-client speaks plain TCP only,
+// so every address is reached through a loopback tunnel that verifies the member's certificate
+// (the rig mounts that one file at the same relative path in the pod).
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { openTlsTunnels } from "../../operator/src/runtime/tls-tunnel.ts";
 import type { SidecarStatus } from "../../sidecar/src/contract.ts";
 import { parseWriterEnv, type WriterSettings } from "./config.ts";
 import type { Report } from "./report.ts";
@@ -93,24 +98,45 @@ server.listen(settings.httpPort, "0.0.0.0", () => {
   log(`zk-writer ${run}: HTTP on :${settings.httpPort}, writing to ${settings.connectionString}`);
 });
 
-startWriting({
-  run,
-  connectionString: settings.connectionString,
-  members: settings.members,
-  readStatus: statusUrls.size > 0 ? readSidecarStatus : null,
-  ratePerSecond: settings.ratePerSecond,
-  payloadBytes: settings.payloadBytes,
-  sessionTimeoutMs: settings.sessionTimeoutMs,
-  maxInFlight: settings.maxInFlight,
-  statusIntervalMs: settings.statusIntervalMs,
-  log,
-}).then(
-  (w) => {
-    writer = w;
-    log(`writing ${settings.ratePerSecond}/s under /zk-writer/${run}`);
-  },
-  (err: unknown) => {
-    startError = (err as Error).message;
-    log(`could not start: ${startError}`);
-  },
-);
+/** The connection string and member addresses to use: through TLS tunnels with ZK_TLS_CA. */
+async function addresses(): Promise<{ connectionString: string; members: WriterSettings["members"] }> {
+  if (settings.tlsCaFile === null)
+    return { connectionString: settings.connectionString, members: settings.members };
+  const ca = readFileSync(settings.tlsCaFile, "utf8");
+  const client = await openTlsTunnels(settings.connectionString.split(","), { ca });
+  const members = await openTlsTunnels(
+    settings.members.map((m) => m.address),
+    { ca },
+  );
+  log(`client TLS: ${settings.connectionString} and ${settings.members.length} members through TLS tunnels`);
+  return {
+    connectionString: client.hosts.join(","),
+    members: settings.members.map((m, i) => ({ id: m.id, address: members.hosts[i] ?? m.address })),
+  };
+}
+
+addresses()
+  .then(({ connectionString, members }) =>
+    startWriting({
+      run,
+      connectionString,
+      members,
+      readStatus: statusUrls.size > 0 ? readSidecarStatus : null,
+      ratePerSecond: settings.ratePerSecond,
+      payloadBytes: settings.payloadBytes,
+      sessionTimeoutMs: settings.sessionTimeoutMs,
+      maxInFlight: settings.maxInFlight,
+      statusIntervalMs: settings.statusIntervalMs,
+      log,
+    }),
+  )
+  .then(
+    (w) => {
+      writer = w;
+      log(`writing ${settings.ratePerSecond}/s under /zk-writer/${run}`);
+    },
+    (err: unknown) => {
+      startError = (err as Error).message;
+      log(`could not start: ${startError}`);
+    },
+  );

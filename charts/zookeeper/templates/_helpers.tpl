@@ -68,5 +68,5 @@ applies). A tag that is a sha256: digest is joined with '@'.
 
 {{/* The client Service's address, as the operator reports it in status.connectionString. */}}
 {{- define "zookeeper.connectionString" -}}
-{{- printf "%s-client.%s.svc.%s:2181" (include "zookeeper.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- printf "%s-client.%s.svc.%s:%s" (include "zookeeper.fullname" .) .Release.Namespace .Values.clusterDomain (ternary "2281" "2181" (ne .Values.tls.client.secretName "")) }}
 {{- end }}

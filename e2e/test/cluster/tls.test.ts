@@ -3,7 +3,7 @@
 // The members verify each other's host names through the cluster's DNS, a TLS client reads and
 // writes through the client Service, the plain client port is unreachable from the pod network,
 // and the operator grows the ensemble by one member through its TLS admin client.
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,7 +12,7 @@ import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, inject, onTestFailed, test } from "vitest";
 import { selectorLabels } from "../../../operator/src/builders/labels.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
-import { createCa, issueCert } from "../../rig/certs.ts";
+import { type CertPair, createCa, issueCert } from "../../rig/certs.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
 import {
   localZooKeeperCluster,
@@ -21,6 +21,7 @@ import {
   zkClientPod,
 } from "../../rig/local-cluster.ts";
 import { waitFor } from "../../rig/processes.ts";
+import { startWriter } from "../../rig/writer.ts";
 
 const kubeconfig = inject("clusterKubeconfig");
 const images = inject("images");
@@ -81,6 +82,46 @@ function tcpOutcome(host: string, port: number): Promise<string> {
   });
 }
 
+interface PodMeta {
+  metadata: { name: string; uid: string; creationTimestamp: string };
+  status?: { podIP?: string };
+}
+
+async function podsJson(): Promise<PodMeta[]> {
+  const selector = Object.entries(selectorLabels(name))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  return (
+    JSON.parse(await kubectl(["-n", namespace, "get", "pods", "-l", selector, "-o", "json"])) as {
+      items: PodMeta[];
+    }
+  ).items;
+}
+
+/** The pod of the member the operator's status names as leader. */
+async function leaderPod(): Promise<string> {
+  return waitFor("the cluster status to name the leader", async () => {
+    const c = JSON.parse(await kubectl(["-n", namespace, "get", "zookeepercluster", name, "-o", "json"])) as {
+      status?: { leader?: string };
+    };
+    return c.status?.leader;
+  });
+}
+
+/** The SHA-256 fingerprint of the certificate a member's secure port presents. */
+function tlsFingerprint(ip: string, servername: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: ip, port: PORTS.secureClient, servername, ca });
+    socket.setTimeout(5000, () => socket.destroy(new Error("TLS handshake timed out")));
+    socket.once("secureConnect", () => {
+      const fp = socket.getPeerCertificate().fingerprint256;
+      socket.destroy();
+      resolve(fp);
+    });
+    socket.once("error", reject);
+  });
+}
+
 /** A TLS handshake with a member's secure port, verified against `ca` and the member's DNS name. */
 function tlsHandshake(ip: string, servername: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -98,23 +139,23 @@ function tlsHandshake(ip: string, servername: string, ca: string): Promise<strin
 describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => {
   let certDir: string;
   let ca = "";
+  const caPair = (): CertPair => ({ cert: join(certDir, "ca.crt"), key: join(certDir, "ca.key") });
 
-  beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), "e2e-tls-"));
-    const caPair = await createCa(certDir, "ca", "e2e-zk-ca");
-    // One certificate for every member and the client Service, as a cert-manager Certificate with
-    // these dnsNames would give; serverAuth and clientAuth, since members are each other's clients.
-    const leaf = await issueCert(
-      caPair,
+  /** One certificate for every member and the client Service, as a cert-manager Certificate with these dnsNames would give. */
+  const issueLeaf = (file: string): Promise<CertPair> =>
+    issueCert(
+      caPair(),
       certDir,
-      "zk",
+      file,
       { commonName: clientHost },
       [`*.${name}-headless.${namespace}.svc.cluster.local`, `${name}-client.${namespace}.svc`, clientHost],
+      // Members are each other's clients too.
       "serverAuth,clientAuth",
     );
-    ca = readFileSync(caPair.cert, "utf8");
-    await kubectl(["create", "namespace", namespace]);
-    await kubectl([
+
+  /** The Secret in cert-manager's layout, as kubectl would create it (JSON, for `kubectl apply`). */
+  const secretManifest = (leaf: CertPair): Promise<string> =>
+    kubectl([
       "-n",
       namespace,
       "create",
@@ -123,8 +164,19 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
       SECRET,
       `--from-file=tls.crt=${leaf.cert}`,
       `--from-file=tls.key=${leaf.key}`,
-      `--from-file=ca.crt=${caPair.cert}`,
+      `--from-file=ca.crt=${caPair().cert}`,
+      "--dry-run=client",
+      "-o",
+      "json",
     ]);
+
+  beforeAll(async () => {
+    certDir = mkdtempSync(join(tmpdir(), "e2e-tls-"));
+    await createCa(certDir, "ca", "e2e-zk-ca");
+    const leaf = await issueLeaf("zk");
+    ca = readFileSync(caPair().cert, "utf8");
+    await kubectl(["create", "namespace", namespace]);
+    await kubectl(["apply", "-f", "-"], await secretManifest(leaf));
     // A client pod with ZooKeeper's CLI set up for TLS, trusting the cluster's CA (only ca.crt).
     await kubectl(
       ["apply", "-f", "-"],
@@ -208,6 +260,79 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
       spec: { ports: { name: string; port: number }[] };
     };
     expect(svc.spec.ports.map((p) => `${p.name}:${p.port}`)).toEqual([`client-tls:${PORTS.secureClient}`]);
+  });
+
+  test("a renewed client certificate rolls the members, leader last, under a TLS writer's traffic with nothing lost", async () => {
+    dumpOnFailure();
+    // The writer/checker, connected like an application: TLS to the client Service.
+    const writer = await startWriter(kubeconfig, namespace, name, {
+      image: images.sidecar.ref,
+      members: 3,
+      tlsCaSecret: SECRET,
+    });
+    onTestFailed(async () => {
+      console.error(`===== writer =====\n${await writer.logs()}`);
+    });
+    const mark = await writer.markFault("client-certificate-renewal");
+    const before = await podsJson();
+    const leader = await leaderPod();
+    const leaf = await issueLeaf("zk-renewed");
+    const started = Date.now();
+    // What cert-manager does on renewal: the same Secret, a new certificate and key.
+    await kubectl(["apply", "-f", "-"], await secretManifest(leaf));
+    const fingerprint = new X509Certificate(readFileSync(leaf.cert)).fingerprint256;
+    // Every member restarts once into the renewed certificate...
+    await waitFor(
+      "every member to serve the renewed client certificate after a restart",
+      async () => {
+        const pods = await podsJson();
+        if (
+          pods.some(
+            (p) => before.find((b) => b.metadata.name === p.metadata.name)?.metadata.uid === p.metadata.uid,
+          )
+        )
+          return false;
+        for (const p of pods) {
+          const st = (await (
+            await fetch(`http://${p.status?.podIP ?? ""}:${PORTS.sidecarHttp}/status`)
+          ).json()) as {
+            serving: boolean;
+            tls?: Record<string, { fingerprint: string; restartNeeded: boolean }>;
+          };
+          if (!st.serving || st.tls?.client?.fingerprint !== fingerprint || st.tls.client.restartNeeded)
+            return false;
+        }
+        return true;
+      },
+      { timeoutMs: 300_000, intervalMs: 2000 },
+    );
+    await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 120_000 });
+    process.stderr.write(
+      `[e2e] ${namespace}: client certificate renewed; every member restarted into it ${((Date.now() - started) / 1000).toFixed(1)} s after the Secret changed\n`,
+    );
+    // ...the leader last: its pod is the newest.
+    const after = await podsJson();
+    const newest = [...after].sort(
+      (a, b) => Date.parse(b.metadata.creationTimestamp) - Date.parse(a.metadata.creationTimestamp),
+    )[0];
+    expect(newest?.metadata.name).toBe(leader);
+    // The renewed certificate is what clients now get, and the data is still there.
+    const ip = after.find((p) => p.metadata.name === leader)?.status?.podIP ?? "";
+    expect(await tlsFingerprint(ip, memberHost(Number(leader.slice(name.length + 1))), ca)).toBe(fingerprint);
+    expect(await zkCliTls("ls", "/")).toMatch(/tls-[0-9a-f]{6}/);
+    // Every write the writer got an acknowledgement for is on every member, unchanged.
+    const window = await mark.end();
+    const verdict = await writer.verify();
+    const report = await writer.stop();
+    process.stderr.write(
+      `[e2e] ${namespace}: renewal under TLS traffic: ${window.acknowledged} acknowledged in the window, ${window.failed} failed, longest gap ${(window.longestGap.ms / 1000).toFixed(1)} s; ${verdict.acknowledged} checked on every member, ${verdict.lost} lost\n`,
+    );
+    expect(window.acknowledged).toBeGreaterThan(0);
+    expect(verdict.unreadable, JSON.stringify(verdict.members.map((m) => [m.member, m.error]))).toBe(0);
+    expect(verdict.lost).toBe(0);
+    expect(verdict.corrupted).toBe(0);
+    expect(report.acknowledged).toBeGreaterThan(window.acknowledged);
+    expect(report.verdict.lost).toBe(0);
   });
 
   test("the operator adds a member through its TLS admin client; the new member's plain port is private too", async () => {

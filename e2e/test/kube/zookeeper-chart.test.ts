@@ -290,7 +290,16 @@ describe("helm lint and helm template", () => {
     expect(c.image).toBe("registry.example/zookeeper:3.9.3");
     expect(c.imagePullPolicy).toBe("Always");
     expect(r.testPod.spec?.imagePullSecrets).toEqual([{ name: "regcred" }]);
-    expect(envOf(c).ZK_SERVER).toBe(`orders-zk-client.${namespace}.svc.corp.example:2181`);
+    // FULL_VALUES turns client TLS on: the secure port, TLS flags, and the Secret's ca.crt alone.
+    expect(envOf(c).ZK_SERVER).toBe(`orders-zk-client.${namespace}.svc.corp.example:2281`);
+    expect(envOf(c).CLIENT_JVMFLAGS).toContain(
+      "-Dzookeeper.client.secure=true -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty -Dzookeeper.ssl.trustStore.location=/tls/ca.crt -Dzookeeper.ssl.trustStore.type=PEM",
+    );
+    expect(c.volumeMounts).toContainEqual({ name: "ca", mountPath: "/tls", readOnly: true });
+    expect(r.testPod.spec?.volumes).toContainEqual({
+      name: "ca",
+      secret: { secretName: "zk-client-tls", items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
   });
 
   test("0, false and an empty topologySpreadConstraints are values; empty strings, maps and lists are not", async () => {
