@@ -21,11 +21,7 @@ import {
   planInit,
   type VolumeState,
 } from "./render.ts";
-import { invalidInput, isWildcardAddress, type Settings, SidecarError } from "./settings.ts";
-
-function errCode(err: unknown): string {
-  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
-}
+import { errCode, invalidInput, isWildcardAddress, type Settings, SidecarError } from "./settings.ts";
 
 async function readInput(dir: string, key: string): Promise<string> {
   const path = join(dir, key);

@@ -13,6 +13,11 @@ export class SidecarError extends Error {
   }
 }
 
+/** A Node error's code (ENOENT, EACCES, ...), or the error itself as text. */
+export function errCode(err: unknown): string {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
+}
+
 export function invalidInput(message: string): SidecarError {
   return new SidecarError(message, EXIT_CODES.invalidInput);
 }

@@ -8,7 +8,7 @@ import { type SidecarStatus, TLS_SECRET_KEYS } from "./contract.ts";
 import { writeAtomically } from "./atomic-write.ts";
 import type { Logger } from "./log.ts";
 import { ownHost } from "./render.ts";
-import { invalidInput, type Settings } from "./settings.ts";
+import { errCode, invalidInput, type Settings } from "./settings.ts";
 import { checkTlsMaterial, storeFiles, type TlsMaterial, type TlsRole, type TlsSummary } from "./tls.ts";
 
 /** One role's checked Secret and the store files made from it. */
@@ -17,10 +17,6 @@ export interface PreparedTls {
   dir: string;
   summary: TlsSummary;
   files: Record<string, string>;
-}
-
-function errCode(err: unknown): string {
-  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
 }
 
 export async function readTlsMaterial(dir: string): Promise<TlsMaterial> {

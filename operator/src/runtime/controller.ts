@@ -99,6 +99,24 @@ function shrink<T extends KubeObject>(obj: T): T {
   return obj;
 }
 
+/** A Secret's data (base64 values) read from the API server, not the cache; null when there is no such Secret. */
+async function readSecretData(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<Record<string, string> | null> {
+  try {
+    const secret = await client.request<{ data?: Record<string, string> }>(
+      "GET",
+      objectPath(RESOURCES.Secret, namespace, name),
+    );
+    return secret.data ?? {};
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
 export class Controller {
   readonly queue: WorkQueue;
   readonly rollSlots: RollSlotLimiter;
@@ -344,30 +362,11 @@ export class Controller {
         }
         return undefined;
       },
-      readAdminPassword: async (namespace, name) => {
-        try {
-          const secret = await options.client.request<{ data?: Record<string, string> }>(
-            "GET",
-            objectPath(RESOURCES.Secret, namespace, name),
-          );
-          return readPassword(secret.data?.[ADMIN_SECRET_KEYS.password]);
-        } catch (err) {
-          if (isNotFound(err)) return null;
-          throw err;
-        }
-      },
+      readAdminPassword: async (namespace, name) =>
+        readPassword((await readSecretData(options.client, namespace, name))?.[ADMIN_SECRET_KEYS.password]),
       readTlsCa: async (namespace, name) => {
-        try {
-          const secret = await options.client.request<{ data?: Record<string, string> }>(
-            "GET",
-            objectPath(RESOURCES.Secret, namespace, name),
-          );
-          const ca = secret.data?.[TLS_SECRET_KEYS.ca];
-          return ca === undefined ? null : Buffer.from(ca, "base64").toString("utf8");
-        } catch (err) {
-          if (isNotFound(err)) return null;
-          throw err;
-        }
+        const ca = (await readSecretData(options.client, namespace, name))?.[TLS_SECRET_KEYS.ca];
+        return ca === undefined ? null : Buffer.from(ca, "base64").toString("utf8");
       },
       recordEvent: (regarding, event) => options.recordEvent(regarding, event),
       // Any answer of the API server but "too many requests" and a conflict (both pass by
