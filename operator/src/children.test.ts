@@ -86,7 +86,13 @@ test("the table names every kind once, and each entry builds objects of its own 
   const kinds = CHILD_KINDS.map((k) => k.type.kind);
   expect(new Set(kinds).size).toBe(kinds.length);
   const cluster = testCluster({});
-  const objs = children({}, { served: new Set(["PodMonitor"]) });
+  const objs = children(
+    {},
+    {
+      served: new Set(["PodMonitor"]),
+      operatorTls: { ca: { cert: "C", key: "K" }, leaf: { cert: "L", key: "LK", ca: "C" } },
+    },
+  );
   for (const k of CHILD_KINDS) {
     const built = objs.filter((o) => o.kind === k.type.kind);
     expect(

@@ -22,6 +22,9 @@ import { childNames } from "./builders/labels.ts";
 import { buildPodDisruptionBudget } from "./builders/pdb.ts";
 import { buildPodMonitor } from "./builders/pod-monitor.ts";
 import { buildStatefulSet } from "./builders/statefulset.ts";
+import { buildCaSecret, buildTlsSecret } from "./builders/tls-secrets.ts";
+import type { PemPair } from "./runtime/certificate-issuer.ts";
+import type { TlsMaterial } from "../../sidecar/src/contract.ts";
 import { computeConfigHash, renderStaticConfig } from "./builders/zoo-cfg.ts";
 
 /** Everything the builders need: the cluster, its resolved spec, and what the pass decided and observed. */
@@ -48,6 +51,8 @@ export interface BuildInput {
   served?: ReadonlySet<string>;
   /** The client certificate the members must run with (reconcile/client-certificate.ts); null or absent: none recorded. */
   clientCertificate?: string | null;
+  /** The operator's CA and the members' certificate it issued (spec.tls.*.generated); null or absent: none. */
+  operatorTls?: { ca: PemPair; leaf: TlsMaterial } | null;
 }
 
 export interface ChildKind {
@@ -87,9 +92,14 @@ export const CHILD_KINDS: readonly ChildKind[] = [
   },
   {
     type: RESOURCES.Secret,
-    names: (n) => [childNames(n).adminSecret],
-    build: (i) => (i.adminPassword === null ? [] : [buildAdminSecret(i.cluster, i.adminPassword)]),
-    why: "NAME-admin: the super user's password; GET before generating one, so a cold cache never replaces it (reconcile.ts)",
+    names: (n) => [childNames(n).adminSecret, childNames(n).caSecret, childNames(n).tlsSecret],
+    build: (i) => [
+      ...(i.adminPassword === null ? [] : [buildAdminSecret(i.cluster, i.adminPassword)]),
+      ...(i.operatorTls
+        ? [buildCaSecret(i.cluster, i.operatorTls.ca), buildTlsSecret(i.cluster, i.operatorTls.leaf)]
+        : []),
+    ],
+    why: "NAME-admin: the super user's password, NAME-ca and NAME-tls: the operator's CA and the members' certificate (spec.tls.*.generated); GET before generating either, so a cold cache never replaces them (reconcile.ts)",
     extraVerbs: ["get"],
   },
   {

@@ -57,6 +57,13 @@ export const TLS_SECRET_KEYS = {
   ca: "ca.crt",
 } as const;
 
+/** The three files of a TLS Secret (TLS_SECRET_KEYS), as text. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
 /**
  * The files the sidecar writes for ZooKeeper under POD_PATHS.tlsStores. ZooKeeper's PEM key store
  * wants the private key and its certificate chain in one file, which a Secret does not hold.

@@ -9,7 +9,8 @@ import { writeAtomically } from "./atomic-write.ts";
 import type { Logger } from "./log.ts";
 import { ownHost } from "./render.ts";
 import { errCode, invalidInput, type Settings } from "./settings.ts";
-import { checkTlsMaterial, storeFiles, type TlsMaterial, type TlsRole, type TlsSummary } from "./tls.ts";
+import { checkTlsMaterial, storeFiles, type TlsRole, type TlsSummary } from "./tls.ts";
+import type { TlsMaterial } from "./contract.ts";
 
 /** One role's checked Secret and the store files made from it. */
 export interface PreparedTls {

@@ -8,7 +8,8 @@ import { type CertPair, createCa, issueCert } from "../../e2e/rig/certs.ts";
 import { EXIT_CODES } from "./contract.ts";
 import { renderDynamicConfig, renderZooCfg } from "./render.ts";
 import { readSettings, SidecarError } from "./settings.ts";
-import { checkTlsMaterial, keyStorePem, renderTlsSettings, type TlsMaterial, trustStorePem } from "./tls.ts";
+import { checkTlsMaterial, keyStorePem, renderTlsSettings, trustStorePem } from "./tls.ts";
+import type { TlsMaterial } from "./contract.ts";
 
 const run = promisify(execFile);
 // zk-1 of cluster zk in namespace kafka: the name its quorum certificate must cover.

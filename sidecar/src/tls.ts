@@ -7,15 +7,8 @@
 // PKCS#1 or SEC1 by default), and ZooKeeper's reload of changed quorum certificates watches the
 // file itself, which a Secret volume never changes (the kubelet swaps a symlink above it).
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { TLS_SECRET_KEYS, TLS_STORE_FILES } from "./contract.ts";
+import { TLS_SECRET_KEYS, TLS_STORE_FILES, type TlsMaterial } from "./contract.ts";
 import { invalidInput, isWildcardAddress, type Settings } from "./settings.ts";
-
-/** The three files of a TLS Secret, as text. */
-export interface TlsMaterial {
-  cert: string;
-  key: string;
-  ca: string;
-}
 
 export type TlsRole = "client" | "quorum";
 

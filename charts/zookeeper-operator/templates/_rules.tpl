@@ -33,7 +33,7 @@
     - watch
     - create
     - patch
-# NAME-admin: the super user's password; GET before generating one, so a cold cache never replaces it (reconcile.ts): informer + server-side apply
+# NAME-admin: the super user's password, NAME-ca and NAME-tls: the operator's CA and the members' certificate (spec.tls.*.generated); GET before generating either, so a cold cache never replaces them (reconcile.ts): informer + server-side apply
 - apiGroups:
     - ''
   resources:

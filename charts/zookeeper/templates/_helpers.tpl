@@ -66,7 +66,16 @@ applies). A tag that is a sha256: digest is joined with '@'.
 {{- end }}
 {{- end }}
 
+{{/* The client TLS Secret the pods mount: the user's, NAME-tls from the operator's CA, or "" (no client TLS). */}}
+{{- define "zookeeper.clientTlsSecret" -}}
+{{- if .Values.tls.client.generated }}
+{{- printf "%s-tls" (include "zookeeper.fullname" .) }}
+{{- else }}
+{{- .Values.tls.client.secretName }}
+{{- end }}
+{{- end }}
+
 {{/* The client Service's address, as the operator reports it in status.connectionString. */}}
 {{- define "zookeeper.connectionString" -}}
-{{- printf "%s-client.%s.svc.%s:%s" (include "zookeeper.fullname" .) .Release.Namespace .Values.clusterDomain (ternary "2281" "2181" (ne .Values.tls.client.secretName "")) }}
+{{- printf "%s-client.%s.svc.%s:%s" (include "zookeeper.fullname" .) .Release.Namespace .Values.clusterDomain (ternary "2281" "2181" (ne (include "zookeeper.clientTlsSecret" .) "")) }}
 {{- end }}

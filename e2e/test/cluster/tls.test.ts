@@ -1,5 +1,6 @@
-// TLS end to end: a ZooKeeperCluster whose clients and quorum use TLS, from a Secret in
-// cert-manager's layout (made here with openssl: no cert-manager image can be pulled on the rig).
+// TLS end to end: a ZooKeeperCluster whose clients use TLS from a Secret in cert-manager's layout
+// (made here with openssl: no cert-manager image can be pulled on the rig) and whose quorum uses
+// the operator's own CA (spec.tls.quorum.generated), so both sources are proven on one ensemble.
 // The members verify each other's host names through the cluster's DNS, a TLS client reads and
 // writes through the client Service, the plain client port is unreachable from the pod network,
 // and the operator grows the ensemble by one member through its TLS admin client.
@@ -27,7 +28,8 @@ const kubeconfig = inject("clusterKubeconfig");
 const images = inject("images");
 const namespace = `e2e-tls-${randomBytes(3).toString("hex")}`;
 const name = "zk";
-const SECRET = "zk-tls";
+// Not NAME-tls: that is the Secret the operator's CA writes.
+const SECRET = "zk-client-cert";
 const kubectl = (args: string[], input?: string): Promise<string> =>
   runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
 const clientHost = `${name}-client.${namespace}.svc.cluster.local`;
@@ -220,7 +222,7 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     }) as {
       spec: Record<string, unknown>;
     };
-    manifest.spec.tls = { client: { secretName: SECRET }, quorum: { secretName: SECRET } };
+    manifest.spec.tls = { client: { secretName: SECRET }, quorum: { generated: true } };
     const applied = Date.now();
     await kubectl(["apply", "-f", "-"], JSON.stringify(manifest));
     const cluster = await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
@@ -232,10 +234,18 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     for (const ip of (await podIps()).values()) {
       const status = (await (await fetch(`http://${ip}:${PORTS.sidecarHttp}/status`)).json()) as {
         serving: boolean;
-        tls?: Record<string, { subject: string; problem: string | null; restartNeeded: boolean }>;
+        tls?: Record<
+          string,
+          { subject: string; issuer: string; problem: string | null; restartNeeded: boolean }
+        >;
       };
       expect(status.serving).toBe(true);
-      expect(status.tls?.quorum).toMatchObject({ subject: `CN=${clientHost}`, problem: null });
+      // The quorum's certificate is the one the operator's CA issued.
+      expect(status.tls?.quorum).toMatchObject({
+        subject: `CN=${name}-client.${namespace}.svc`,
+        issuer: `CN=${name}.${namespace} ZooKeeper CA`,
+        problem: null,
+      });
       expect(status.tls?.client).toMatchObject({ problem: null, restartNeeded: false });
     }
   });
@@ -362,23 +372,32 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
   });
 
   test("no secret value appears in any log, Event, status or sidecar /status", async () => {
-    // The secrets: the super user's password and digest (NAME-admin), and the TLS private key.
+    // The secrets: the super user's password and digest (NAME-admin), and the TLS private keys.
     const admin = JSON.parse(
       await kubectl(["-n", namespace, "get", "secret", `${name}-admin`, "-o", "json"]),
     ) as {
       data: Record<string, string>;
     };
     const decoded = Object.values(admin.data).map((v) => Buffer.from(v, "base64").toString("utf8"));
-    const keyPem = readFileSync(join(certDir, "zk.key"), "utf8");
-    // Any 40 characters of the key's base64 body would give a part of it away.
-    const keyBody = keyPem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "");
-    const needles = [
-      ...decoded,
-      ...Object.values(admin.data),
-      ...Array.from({ length: Math.floor(keyBody.length / 40) }, (_, i) =>
-        keyBody.slice(i * 40, i * 40 + 40),
-      ),
-    ].filter((n) => n.length >= 8);
+    // The private keys: the client Secret's, and the operator's CA's and quorum certificate's.
+    const operatorKey = async (secret: string): Promise<string> => {
+      const s = JSON.parse(await kubectl(["-n", namespace, "get", "secret", secret, "-o", "json"])) as {
+        data: Record<string, string>;
+      };
+      return Buffer.from(s.data["tls.key"] ?? "", "base64").toString("utf8");
+    };
+    const keys = [
+      readFileSync(join(certDir, "zk.key"), "utf8"),
+      await operatorKey(`${name}-ca`),
+      await operatorKey(`${name}-tls`),
+    ];
+    // Any 40 characters of a key's base64 body would give a part of it away.
+    const keySlices = keys.flatMap((pem) => {
+      const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "");
+      return Array.from({ length: Math.floor(body.length / 40) }, (_, i) => body.slice(i * 40, i * 40 + 40));
+    });
+    expect(keySlices.length).toBeGreaterThan(60);
+    const needles = [...decoded, ...Object.values(admin.data), ...keySlices].filter((n) => n.length >= 8);
     expect(needles.length).toBeGreaterThan(3);
 
     const haystacks: [string, string][] = [];

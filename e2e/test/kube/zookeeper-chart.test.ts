@@ -302,6 +302,17 @@ describe("helm lint and helm template", () => {
     });
   });
 
+  test("the operator's CA: generated roles render as such, and the test pod trusts NAME-tls's ca.crt", async () => {
+    const r = await template(["--set", "tls.client.generated=true", "--set", "tls.quorum.generated=true"]);
+    expect(r.cluster.spec?.tls).toEqual({ client: { generated: true }, quorum: { generated: true } });
+    const c = testContainer(r.testPod);
+    expect(envOf(c).ZK_SERVER).toMatch(/:2281$/);
+    expect(r.testPod.spec?.volumes).toContainEqual({
+      name: "ca",
+      secret: { secretName: `${r.cluster.metadata.name}-tls`, items: [{ key: "ca.crt", path: "ca.crt" }] },
+    });
+  });
+
   test("0, false and an empty topologySpreadConstraints are values; empty strings, maps and lists are not", async () => {
     const zeroes = await template([
       "-f",
@@ -379,6 +390,10 @@ describe("helm lint and helm template", () => {
       [["--set", "persistence.enabled=false"], /additional properties 'enabled' not allowed/],
       [["--set", "tls.enabled=true"], /additional properties 'enabled' not allowed/],
       [["--set", "tls.client.secretName=Bad_Name"], /tls\/client\/secretName.*does not match pattern/],
+      [
+        ["--set", "tls.quorum.secretName=q", "--set", "tls.quorum.generated=true"],
+        /tls.quorum: set secretName \(your Secret\) or generated: true \(the operator's CA\), not both/,
+      ],
       [["--set", "pdb.maxUnavailable=2"], /pdb.maxUnavailable \(2\) must not exceed 1 with replicaCount 3/],
       [["--set", "replicaCount=250", "--set", "observers=6"], /replicaCount \(250\) \+ observers \(6\)/],
     ];

@@ -63,7 +63,7 @@ describe("resolveSpec defaults", () => {
           port: 7000,
           podMonitor: { enabled: true, interval: "30s", labels: {} },
         },
-        tls: { client: null, quorum: null },
+        tls: { client: null, quorum: null, generated: false },
         paused: false,
         warnings: [],
       },
@@ -127,6 +127,15 @@ describe("resolveSpec defaults", () => {
     expect(resolved({ replicas: 5 }).warnings).toEqual([]);
   });
 
+  test("TLS from the operator's CA mounts NAME-tls; from a Secret, that Secret", () => {
+    const spec = resolved({ tls: { client: { secretName: "mine" }, quorum: { generated: true } } });
+    expect(spec.tls).toEqual({
+      client: { secretName: "mine" },
+      quorum: { generated: true },
+      generated: true,
+    });
+  });
+
   test("user maps are copied, not shared", () => {
     const spec: ZooKeeperClusterSpec = { pod: { labels: { team: "a" } } };
     const r = resolved(spec);
@@ -138,6 +147,20 @@ describe("resolveSpec defaults", () => {
 describe("resolveSpec rejects what the schema cannot check (or an object the schema never saw)", () => {
   test.each([
     ["a name too long for pod names", {}, "z".repeat(53), "InvalidSpec", "metadata.name"],
+    [
+      "the user's Secret named as the one the operator's CA writes",
+      { tls: { client: { secretName: "zk-tls" }, quorum: { generated: true } } },
+      "zk",
+      "InvalidSpec",
+      "spec.tls.client.secretName zk-tls is the Secret the operator's CA writes for spec.tls.quorum.generated",
+    ],
+    [
+      "a TLS role with both a Secret and the operator's CA",
+      { tls: { quorum: { secretName: "mine", generated: true } } },
+      "zk",
+      "InvalidSpec",
+      "spec.tls.quorum: set exactly one of secretName",
+    ],
     ["a name with upper case", {}, "ZK", "InvalidSpec", "DNS-1035"],
     ["zero replicas", { replicas: 0 }, "zk", "InvalidSpec", "spec.replicas must be an integer from 1 to 255"],
     ["a fractional replica count", { replicas: 2.5 }, "zk", "InvalidSpec", "spec.replicas"],

@@ -23,9 +23,13 @@ import type {
   ImagePullPolicy,
   ReclaimPolicy,
   ServiceType,
+  TlsSource,
   ZooKeeperCluster,
   ZooKeeperClusterSpec,
 } from "./types.ts";
+
+/** Where one role's certificate comes from: the user's Secret, or the operator's CA (NAME-tls, builders/labels.ts tlsSecretName). */
+export type TlsChoice = { secretName: string } | { generated: true };
 
 export interface ResolvedSpec {
   replicas: number;
@@ -65,7 +69,8 @@ export interface ResolvedSpec {
     podMonitor: { enabled: boolean; interval: string; labels: Record<string, string> };
   };
   /** Names of the TLS Secrets (cert-manager's layout); null: that TLS is off. */
-  tls: { client: string | null; quorum: string | null };
+  /** Each role's TLS (null: off), and whether the operator's CA issues for either. */
+  tls: { client: TlsChoice | null; quorum: TlsChoice | null; generated: boolean };
   paused: boolean;
   /** Accepted but unwise choices (an even ensemble size); the operator reports them as Warning events. */
   warnings: string[];
@@ -250,9 +255,34 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
     invalid(`spec.metrics.port ${metrics.port} collides with a port ZooKeeper or the sidecar uses`);
   }
 
+  for (const role of ["client", "quorum"] as const) {
+    const source = s.tls?.[role];
+    if (source && (source.secretName !== undefined) === (source.generated === true)) {
+      invalid(
+        `spec.tls.${role}: set exactly one of secretName (your Secret) or generated: true (the operator's CA)`,
+      );
+    }
+  }
+  // The operator's CA writes NAME-tls: a Secret of the user's by that name would be overwritten.
+  const generatedSecret = `${name}-tls`;
+  for (const role of ["client", "quorum"] as const) {
+    const other = role === "client" ? "quorum" : "client";
+    if (s.tls?.[other]?.generated === true && s.tls[role]?.secretName === generatedSecret) {
+      invalid(
+        `spec.tls.${role}.secretName ${generatedSecret} is the Secret the operator's CA writes for spec.tls.${other}.generated: give your Secret another name, or use generated: true for both`,
+      );
+    }
+  }
+  const tlsChoice = (source: TlsSource | undefined): TlsChoice | null =>
+    source === undefined
+      ? null
+      : source.generated === true
+        ? { generated: true }
+        : { secretName: source.secretName ?? "" };
   const tls = {
-    client: s.tls?.client?.secretName ?? null,
-    quorum: s.tls?.quorum?.secretName ?? null,
+    client: tlsChoice(s.tls?.client),
+    quorum: tlsChoice(s.tls?.quorum),
+    generated: s.tls?.client?.generated === true || s.tls?.quorum?.generated === true,
   };
 
   return {

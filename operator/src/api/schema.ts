@@ -129,6 +129,30 @@ function secretName(description: string): JSONSchema {
     ],
   });
 }
+/** One role's TLS: exactly one of a Secret or the operator's CA. */
+function tlsSource(description: string, secretDescription: string): JSONSchema {
+  return obj(
+    description,
+    {
+      secretName: secretName(secretDescription),
+      generated: bool(
+        "true: the operator makes a CA for this cluster (Secret NAME-ca) and issues the members' certificate (Secret NAME-tls, renewed 30 days before it expires); clients trust NAME-tls's ca.crt.",
+      ),
+    },
+    {
+      "x-kubernetes-validations": [
+        {
+          rule: "has(self.secretName) != (has(self.generated) && self.generated)",
+          message: "set exactly one of secretName (your Secret) or generated: true (the operator's CA)",
+        },
+      ],
+    },
+  );
+}
+/** CEL: whether `root`'s tls.`role` comes from the operator's CA. */
+function generatedTls(root: string, role: string): string {
+  return `(has(${root}.tls) && has(${root}.tls.${role}) && has(${root}.tls.${role}.generated) && ${root}.tls.${role}.generated)`;
+}
 function imageRef(description: string, extra: Partial<JSONSchema> = {}): JSONSchema {
   return str(description, {
     minLength: 1,
@@ -536,25 +560,15 @@ export const specSchema: JSONSchema = obj(
       { default: {} },
     ),
     tls: obj(
-      "TLS for client and quorum connections, from Secrets in cert-manager's layout (tls.crt, tls.key, ca.crt) in the cluster's namespace (docs/security.md). Set when the cluster is created: turning either on or off on a running ensemble is refused until the operator migrates one.",
+      "TLS for client and quorum connections, each from a Secret in cert-manager's layout (tls.crt, tls.key, ca.crt) in the cluster's namespace or from the operator's own CA for the cluster (docs/security.md). Set when the cluster is created: turning either on or off, or moving it between a Secret and the operator's CA, on a running ensemble is refused until the operator migrates one.",
       {
-        client: obj(
+        client: tlsSource(
           "TLS of client connections: the secure client port (2281) on the client Service; the plain port then listens on loopback only, for the sidecar.",
-          {
-            secretName: secretName(
-              "Secret whose certificate names the client Service (NAME-client.NAMESPACE.svc) and every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN).",
-            ),
-          },
-          { required: ["secretName"] },
+          "Secret whose certificate names the client Service (NAME-client.NAMESPACE.svc) and every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN).",
         ),
-        quorum: obj(
+        quorum: tlsSource(
           "TLS between the servers (quorum and election), host names verified.",
-          {
-            secretName: secretName(
-              "Secret whose certificate names every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN) and allows serverAuth and clientAuth.",
-            ),
-          },
-          { required: ["secretName"] },
+          "Secret whose certificate names every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN) and allows serverAuth and clientAuth.",
         ),
       },
     ),
@@ -580,11 +594,19 @@ export const specSchema: JSONSchema = obj(
       },
       // A rolling change to or from TLS needs ZooKeeper's port unification, step by step; until the
       // operator does that, a roll would split the quorum into servers that cannot talk.
-      ...(["client", "quorum"] as const).map((role) => ({
-        rule: `(has(self.tls) && has(self.tls.${role})) == (has(oldSelf.tls) && has(oldSelf.tls.${role}))`,
-        message: `tls.${role} cannot be turned on or off on an existing cluster yet: the servers would restart one by one into two halves that cannot talk (create a new cluster, or see docs/security.md)`,
-        fieldPath: `.tls`,
-      })),
+      // Moving between a Secret and the operator's CA changes what every member trusts at once.
+      ...(["client", "quorum"] as const).flatMap((role) => [
+        {
+          rule: `(has(self.tls) && has(self.tls.${role})) == (has(oldSelf.tls) && has(oldSelf.tls.${role}))`,
+          message: `tls.${role} cannot be turned on or off on an existing cluster yet: the servers would restart one by one into two halves that cannot talk (create a new cluster, or see docs/security.md)`,
+          fieldPath: `.tls`,
+        },
+        {
+          rule: `${generatedTls("self", role)} == ${generatedTls("oldSelf", role)}`,
+          message: `tls.${role}.generated cannot change on an existing cluster: the members would stop trusting each other's certificates (create a new cluster, or see docs/security.md)`,
+          fieldPath: `.tls`,
+        },
+      ]),
     ],
   },
 );

@@ -32,9 +32,14 @@ export type AntiAffinity = "preferred" | "required" | "none";
 export type ReclaimPolicy = "Retain" | "Delete";
 export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 
-/** A reference to a Secret in the cluster's namespace, laid out as cert-manager writes it (tls.crt, tls.key, ca.crt). */
-export interface TlsSecretRef {
-  secretName: string;
+/**
+ * Where one role's TLS certificate comes from: exactly one of a Secret in the cluster's namespace,
+ * laid out as cert-manager writes it (tls.crt, tls.key, ca.crt), or the operator's own CA for the
+ * cluster (`generated: true`, Secrets NAME-ca and NAME-tls).
+ */
+export interface TlsSource {
+  secretName?: string;
+  generated?: boolean;
 }
 
 export interface ZooKeeperClusterSpec {
@@ -105,8 +110,8 @@ export interface ZooKeeperClusterSpec {
     };
   };
   tls?: {
-    client?: TlsSecretRef;
-    quorum?: TlsSecretRef;
+    client?: TlsSource;
+    quorum?: TlsSource;
   };
   /** When true the operator observes and reports status but changes nothing. */
   paused?: boolean;

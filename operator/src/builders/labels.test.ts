@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { childMetadata, childNames, ownerReference, selectorLabels } from "./labels.ts";
+import { childMetadata, childNames, ownerReference, selectorLabels, tlsSecretName } from "./labels.ts";
 import { LABELS_OF_ZK, OWNER, testCluster } from "../../test/fixtures/cluster.ts";
 
 test("child names (DESIGN.md)", () => {
@@ -10,8 +10,15 @@ test("child names (DESIGN.md)", () => {
     pdb: "web",
     configMap: "web-config",
     adminSecret: "web-admin",
+    caSecret: "web-ca",
+    tlsSecret: "web-tls",
     podMonitor: "web",
   });
+});
+
+test("a role's TLS Secret is the user's, or NAME-tls from the operator's CA", () => {
+  expect(tlsSecretName("web", { secretName: "mine" })).toBe("mine");
+  expect(tlsSecretName("web", { generated: true })).toBe("web-tls");
 });
 
 test("selector labels are name, instance and component; children add managed-by", () => {

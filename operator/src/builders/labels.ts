@@ -1,6 +1,7 @@
 // Names, labels and owner references of the children of a ZooKeeperCluster (DESIGN.md "Names").
 import type { V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
 import { API_VERSION, GROUP, KIND, type ZooKeeperCluster } from "../api/types.ts";
+import type { TlsChoice } from "../api/resolve.ts";
 
 /** Labels every child carries, besides app.kubernetes.io/instance. */
 export const LABELS = {
@@ -42,6 +43,10 @@ export interface ChildNames {
   pdb: string;
   configMap: string;
   adminSecret: string;
+  /** The operator's CA for this cluster (spec.tls.*.generated): its certificate and key. */
+  caSecret: string;
+  /** The members' certificate the operator's CA issued, in cert-manager's layout. */
+  tlsSecret: string;
   podMonitor: string;
 }
 
@@ -53,6 +58,8 @@ export function childNames(clusterName: string): ChildNames {
     pdb: clusterName,
     configMap: `${clusterName}-config`,
     adminSecret: `${clusterName}-admin`,
+    caSecret: `${clusterName}-ca`,
+    tlsSecret: `${clusterName}-tls`,
     podMonitor: clusterName,
   };
 }
@@ -95,4 +102,9 @@ export function childMetadata(
     labels: { ...(extra.labels ?? {}), ...childLabels(cluster.metadata.name ?? "") },
     ownerReferences: [ownerReference(cluster)],
   };
+}
+
+/** The Secret the pods mount for one role's TLS: the user's, or NAME-tls that the operator's CA writes. */
+export function tlsSecretName(clusterName: string, choice: TlsChoice): string {
+  return "generated" in choice ? childNames(clusterName).tlsSecret : choice.secretName;
 }

@@ -265,6 +265,14 @@ describe("the pod layout (DESIGN.md)", () => {
     expect(zk.livenessProbe?.tcpSocket?.port).toBe(2281);
   });
 
+  test("the operator's CA: both roles mount NAME-tls, which it issues", () => {
+    const sts = build({ tls: { client: { generated: true }, quorum: { generated: true } } });
+    expect(sts.spec?.template.spec?.volumes?.filter((v) => v.name.startsWith("tls-")).slice(0, 2)).toEqual([
+      { name: "tls-client", secret: { secretName: "zk-tls", defaultMode: 0o440 } },
+      { name: "tls-quorum", secret: { secretName: "zk-tls", defaultMode: 0o440 } },
+    ]);
+  });
+
   test("quorum TLS alone: no secure client port, probes on the plain one", () => {
     const sts = build({ tls: { quorum: { secretName: "zk-peer-tls" } } });
     expect(env(container(sts, "sidecar")).ZK_TLS_CLIENT_DIR).toBeUndefined();

@@ -23,7 +23,7 @@ import {
   PORTS,
   POD_PATHS,
 } from "../../../sidecar/src/contract.ts";
-import type { ResolvedSpec } from "../api/resolve.ts";
+import type { ResolvedSpec, TlsChoice } from "../api/resolve.ts";
 import type { ZooKeeperCluster } from "../api/types.ts";
 import { clientPort } from "./client-service.ts";
 import { LOGBACK_KEY } from "./configmap.ts";
@@ -36,6 +36,7 @@ import {
   childNames,
   selectorLabels,
   JOINING_ANNOTATION,
+  tlsSecretName,
 } from "./labels.ts";
 
 /** The official image's user and group (zookeeper, 1000:1000); the sidecar image uses the same ids. */
@@ -244,7 +245,7 @@ export function buildStatefulSet(
     { name: VOLUMES.admin, secret: { secretName: names.adminSecret, defaultMode: 0o440 } },
     { name: VOLUMES.tmp, emptyDir: {} },
     { name: VOLUMES.logs, emptyDir: {} },
-    ...tlsVolumes(spec),
+    ...tlsVolumes(name, spec),
   ];
 
   const restartedAt = cluster.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
@@ -370,19 +371,19 @@ export function buildTopologySpread(
 }
 
 /** The TLS Secrets of spec.tls, by volume name and mount point (the sidecar's contract). */
-function tlsSecrets(spec: ResolvedSpec): { volume: string; secretName: string; path: string; env: string }[] {
+function tlsSecrets(spec: ResolvedSpec): { volume: string; choice: TlsChoice; path: string; env: string }[] {
   const out = [];
   if (spec.tls.client !== null)
     out.push({
       volume: VOLUMES.tlsClient,
-      secretName: spec.tls.client,
+      choice: spec.tls.client,
       path: POD_PATHS.tlsClient,
       env: ENV.tlsClientDir,
     });
   if (spec.tls.quorum !== null)
     out.push({
       volume: VOLUMES.tlsQuorum,
-      secretName: spec.tls.quorum,
+      choice: spec.tls.quorum,
       path: POD_PATHS.tlsQuorum,
       env: ENV.tlsQuorumDir,
     });
@@ -405,11 +406,14 @@ function tlsSecretMounts(spec: ResolvedSpec): V1VolumeMount[] {
   return tlsSecrets(spec).map((t) => ({ name: t.volume, mountPath: t.path, readOnly: true }));
 }
 
-function tlsVolumes(spec: ResolvedSpec): V1Volume[] {
+function tlsVolumes(clusterName: string, spec: ResolvedSpec): V1Volume[] {
   const secrets = tlsSecrets(spec);
   if (secrets.length === 0) return [];
   return [
-    ...secrets.map((t) => ({ name: t.volume, secret: { secretName: t.secretName, defaultMode: 0o440 } })),
+    ...secrets.map((t) => ({
+      name: t.volume,
+      secret: { secretName: tlsSecretName(clusterName, t.choice), defaultMode: 0o440 },
+    })),
     { name: VOLUMES.tlsStores, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
   ];
 }

@@ -5,11 +5,15 @@
 // ZooKeeper, is the `ensemble` field: membership is decided on it, never on the ConfigMap.
 import type { KubeObject } from "../api/objects.ts";
 import type { ClientCertificateObservation } from "./client-certificate.ts";
+import type { OperatorTlsObservation } from "./operator-tls.ts";
+import type { PemPair } from "../runtime/certificate-issuer.ts";
+import type { TlsMaterial } from "../../../sidecar/src/contract.ts";
 import {
   parseMembersFile,
   parseRejoinEmpty,
   ADMIN_SECRET_KEYS,
   CONFIGMAP_KEYS,
+  TLS_SECRET_KEYS,
   EXIT_CODES,
   type MembersFile,
 } from "../../../sidecar/src/contract.ts";
@@ -125,6 +129,8 @@ export interface Observed {
   readonly sync: SyncObservation | null;
   /** The client certificates the sidecars report; null when they were not asked. */
   readonly clientCertificate: ClientCertificateObservation | null;
+  /** The operator's CA (NAME-ca) and the members' certificate it issued (NAME-tls), as cached. */
+  readonly operatorTls: OperatorTlsObservation;
 }
 
 /** What the sidecars say about who is in sync with the leader. */
@@ -159,13 +165,16 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
   const statefulSet: StatefulSetLike | null =
     children.get(childKey("StatefulSet", names.statefulSet)) ?? null;
   const configMap: WithData | undefined = children.get(childKey("ConfigMap", names.configMap));
-  const secret: WithData | undefined = children.get(childKey("Secret", names.adminSecret));
+  const secretData = (n: string): Record<string, string> | undefined => {
+    const secret: WithData | undefined = children.get(childKey("Secret", n));
+    return secret?.data;
+  };
   return {
     children,
     statefulSet,
     membersFile: readMembers(configMap?.data?.[CONFIGMAP_KEYS.members]),
     markers: readMarkers(configMap?.data),
-    adminPassword: readPassword(secret?.data?.[ADMIN_SECRET_KEYS.password]),
+    adminPassword: readPassword(secretData(names.adminSecret)?.[ADMIN_SECRET_KEYS.password]),
     pods: caches
       .podsOf(namespace, name)
       .map((p) => observePod(p, name))
@@ -175,7 +184,29 @@ export function observeCluster(caches: Caches, cluster: ZooKeeperCluster): Obser
     modes: null,
     sync: null,
     clientCertificate: null,
+    operatorTls: {
+      ca: readPemPair(secretData(names.caSecret)),
+      leaf: readTlsMaterial(secretData(names.tlsSecret)),
+    },
   };
+}
+
+function decoded(data: Record<string, string> | undefined, key: string): string | null {
+  const value = data?.[key];
+  return value ? Buffer.from(value, "base64").toString("utf8") : null;
+}
+
+/** A CA Secret's certificate and key (base64 data), null when either is missing. */
+export function readPemPair(data: Record<string, string> | undefined): PemPair | null {
+  const [cert, key] = [decoded(data, TLS_SECRET_KEYS.cert), decoded(data, TLS_SECRET_KEYS.key)];
+  return cert !== null && key !== null ? { cert, key } : null;
+}
+
+/** A TLS Secret's three files (base64 data), null when any is missing. */
+export function readTlsMaterial(data: Record<string, string> | undefined): TlsMaterial | null {
+  const pair = readPemPair(data);
+  const ca = decoded(data, TLS_SECRET_KEYS.ca);
+  return pair !== null && ca !== null ? { ...pair, ca } : null;
 }
 
 interface WithData extends KubeObject {

@@ -29,6 +29,15 @@ import {
 import { clientPort } from "../builders/client-service.ts";
 import { CLIENT_CERTIFICATE_ANNOTATION } from "../builders/labels.ts";
 import { decideClientCertificate } from "./client-certificate.ts";
+import {
+  caCommonName,
+  decideOperatorTls,
+  leafNames,
+  OPERATOR_TLS_VALIDITY,
+  type OperatorTlsObservation,
+} from "./operator-tls.ts";
+import type { CertificateIssuer, PemPair } from "../runtime/certificate-issuer.ts";
+import type { TlsMaterial } from "../../../sidecar/src/contract.ts";
 import type { TlsTunnelOptions } from "../runtime/tls-tunnel.ts";
 import type { KubeObject } from "../api/objects.ts";
 import { resolveSpec, type ResolvedSpec } from "../api/resolve.ts";
@@ -40,7 +49,7 @@ import {
   type ZooKeeperCluster,
 } from "../api/types.ts";
 import { generateAdminPassword } from "../builders/admin-secret.ts";
-import { childNames } from "../builders/labels.ts";
+import { childNames, tlsSecretName } from "../builders/labels.ts";
 import { buildChildren, childKindOf } from "../children.ts";
 import type { EventInput } from "../runtime/events.ts";
 import type { KubeClient } from "../runtime/kube.ts";
@@ -48,7 +57,14 @@ import type { HandlerResult } from "../runtime/queue.ts";
 import { REJOIN_EMPTY_ANNOTATION, decideStep, type Step } from "./decide.ts";
 import type { ReconfigOutcome } from "./membership.ts";
 import { computeApplyReason, withAppliedHash, type ApplyReason } from "./diff.ts";
-import { childKey, observeCluster, type Caches, type Observed } from "./observe.ts";
+import {
+  childKey,
+  observeCluster,
+  readPemPair,
+  readTlsMaterial,
+  type Caches,
+  type Observed,
+} from "./observe.ts";
 import type { RollOutcome, RollSlots } from "./roll.ts";
 import { readMembers, type StatusReader } from "./sidecars.ts";
 import { computeStatus, sameStatus } from "./status.ts";
@@ -72,6 +88,14 @@ export interface ReconcileDeps {
    * members' certificates against with client TLS; null when the Secret or the key is missing.
    */
   readTlsCa?(namespace: string, name: string): Promise<string | null>;
+  /**
+   * A Secret's data (base64 values) from the API server, not the cache; null when there is no
+   * such Secret. Asked for the operator's CA and certificate when the cache has none, for the
+   * admin password's reason: a cold cache must never make a second CA. Unset: the cache is trusted.
+   */
+  readSecretData?(namespace: string, name: string): Promise<Record<string, string> | null>;
+  /** Makes the operator's CAs and issues their certificates (spec.tls.*.generated). */
+  certificates: CertificateIssuer;
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   /**
    * The API server's message when an apply failed because the server refused the object (an
@@ -207,7 +231,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   }
   const spec = resolved.spec;
 
-  const observed = await observe(deps, cluster);
+  const observed = await observe(deps, cluster, spec);
   const lastRestart = deps.restartLog?.get(key) ?? cluster.status?.lastRestart ?? null;
   // From reading the roll slot to taking it, nothing awaits: no other pass can take it between.
   const step = decideStep(spec, observed, {
@@ -222,6 +246,10 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   });
   if (step.type === "Paused" || step.roll.state === "current") deps.rollSlots?.release(key);
   else if (step.roll.state !== "queued") deps.rollSlots?.acquire(key);
+  const operatorTls =
+    spec.tls.generated && step.type !== "Paused"
+      ? await provideOperatorTls(deps, cluster, observed.operatorTls, now())
+      : null;
   const desired =
     step.type === "Paused"
       ? []
@@ -248,12 +276,13 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
               null,
             observed.clientCertificate,
           ),
+          operatorTls,
         });
   const { applied, refused } = await applyChildren(deps, log, observed, desired);
   const pruned =
     refused === null && step.type !== "Paused" ? await pruneChildren(deps, log, observed, desired) : [];
   const reconfig: ReconfigOutcome =
-    refused === null ? await changeMembership(deps, log, cluster, step, observed) : { state: "none" };
+    refused === null ? await changeMembership(deps, log, cluster, spec, step, observed) : { state: "none" };
   if (reconfig.state === "committed") deps.reconfigLog?.set(key, reconfig.version);
   // Not in a pass that changed the StatefulSet: the roll was decided against its old template.
   const rollOutcome =
@@ -262,7 +291,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
       : { restarted: [], evictionRefused: null };
   const restarted = rollOutcome.restarted.at(-1);
   if (restarted) deps.restartLog?.set(key, restarted);
-  await recordPassEvents(deps, cluster, spec, step, observed, applied, refused);
+  await recordPassEvents(deps, cluster, spec, step, observed, applied, refused, operatorTls?.issued ?? null);
 
   const changed = [...applied.map((a) => a.child), ...pruned];
   const status = computeStatus({
@@ -313,29 +342,83 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   return { ...result, changed, statusWritten, step };
 }
 
-/** Everything the pass decides on, read once: the caches, then the sidecars and the password at once. */
-async function observe(deps: ReconcileDeps, cluster: ZooKeeperCluster): Promise<Observed> {
+/**
+ * Everything the pass decides on, read once: the caches, then the sidecars, the password and the
+ * operator's CA (when the cache has none) at once.
+ */
+async function observe(
+  deps: ReconcileDeps,
+  cluster: ZooKeeperCluster,
+  spec: ResolvedSpec,
+): Promise<Observed> {
   const cached = observeCluster(deps.caches, cluster);
   const reader = deps.readSidecarStatus;
   const askSidecars = reader !== undefined && cached.pods.some((p) => p.ip !== null);
-  const [reports, adminPassword] = await Promise.all([
+  const namespace = cluster.metadata.namespace ?? "";
+  const names = childNames(cluster.metadata.name ?? "");
+  const readSecret = async (name: string) =>
+    spec.tls.generated && deps.readSecretData ? await deps.readSecretData(namespace, name) : null;
+  const [reports, adminPassword, caData, tlsData] = await Promise.all([
     askSidecars ? readMembers(cached.pods, reader) : null,
-    cached.adminPassword ??
-      deps.readAdminPassword(
-        cluster.metadata.namespace ?? "",
-        childNames(cluster.metadata.name ?? "").adminSecret,
-      ),
+    cached.adminPassword ?? deps.readAdminPassword(namespace, names.adminSecret),
+    cached.operatorTls.ca === null ? readSecret(names.caSecret) : null,
+    cached.operatorTls.leaf === null ? readSecret(names.tlsSecret) : null,
   ]);
+  const operatorTls = {
+    ca: cached.operatorTls.ca ?? readPemPair(caData ?? undefined),
+    leaf: cached.operatorTls.leaf ?? readTlsMaterial(tlsData ?? undefined),
+  };
   return reports === null
-    ? { ...cached, adminPassword }
+    ? { ...cached, adminPassword, operatorTls }
     : {
         ...cached,
         adminPassword,
+        operatorTls,
         modes: reports.modes,
         ensemble: reports.ensemble,
         sync: reports.sync,
         clientCertificate: reports.clientCertificate,
       };
+}
+
+/**
+ * The operator's CA and the members' certificate for this pass: what the Secrets hold, or new ones
+ * where reconcile/operator-tls.ts says so (`issued` says what was made and why, for the Event).
+ */
+async function provideOperatorTls(
+  deps: ReconcileDeps,
+  cluster: ZooKeeperCluster,
+  observed: OperatorTlsObservation,
+  now: Date,
+): Promise<{ ca: PemPair; leaf: TlsMaterial; issued: string | null }> {
+  const [name, namespace] = [cluster.metadata.name ?? "", cluster.metadata.namespace ?? ""];
+  const names = leafNames(name, namespace, deps.clusterDomain);
+  const decision = decideOperatorTls(observed, names, now);
+  const v = OPERATOR_TLS_VALIDITY;
+  const notBefore = new Date(now.getTime() - v.backdateMs);
+  const ca =
+    decision.ca === "keep" && observed.ca !== null
+      ? observed.ca
+      : await deps.certificates.createCertificateAuthority(
+          caCommonName(name, namespace),
+          notBefore,
+          new Date(now.getTime() + v.caMs),
+        );
+  const leaf =
+    decision.leaf === "keep" && observed.leaf !== null
+      ? observed.leaf
+      : await deps.certificates.issueLeafCertificate(ca, {
+          ...names,
+          notBefore,
+          notAfter: new Date(now.getTime() + v.leafMs),
+        });
+  const made = [
+    ...(decision.ca === "keep" ? [] : [`a new CA in ${childNames(name).caSecret} (${decision.ca.create})`]),
+    ...(decision.leaf === "keep"
+      ? []
+      : [`the members' certificate in ${childNames(name).tlsSecret} (${decision.leaf.issue})`]),
+  ];
+  return { ca, leaf, issued: made.length > 0 ? `issued ${made.join(" and ")}` : null };
 }
 
 /**
@@ -347,6 +430,7 @@ async function changeMembership(
   deps: ReconcileDeps,
   log: Logger,
   cluster: ZooKeeperCluster,
+  spec: ResolvedSpec,
   step: Step,
   observed: Observed,
 ): Promise<ReconfigOutcome> {
@@ -361,7 +445,7 @@ async function changeMembership(
   const staying = step.members.filter((m) => m.id !== member.id);
   // With client TLS the plain client port is on loopback inside each pod: the admin session goes
   // to the secure port, and new members get the same loopback client address (sidecar tls.ts).
-  const tlsSecret = cluster.spec?.tls?.client?.secretName ?? null;
+  const tlsSecret = spec.tls.client === null ? null : tlsSecretName(name, spec.tls.client);
   let tls: { ca: string } | null = null;
   if (tlsSecret !== null) {
     const ca = deps.readTlsCa ? await deps.readTlsCa(namespace, tlsSecret) : null;
@@ -562,6 +646,7 @@ async function recordPassEvents(
   observed: Observed,
   applied: Applied[],
   refused: { child: string; message: string } | null,
+  tlsIssued: string | null,
 ): Promise<void> {
   for (const reason of ["missing", "changed", "drifted"] as const) {
     const list = applied.filter((a) => a.reason === reason).map((a) => a.child.replace("/", " "));
@@ -572,6 +657,14 @@ async function recordPassEvents(
       reason: e.reason,
       action: e.action,
       note: e.note(list.join(", ")),
+    });
+  }
+  if (tlsIssued !== null && refused === null) {
+    await deps.recordEvent(cluster, {
+      type: "Normal",
+      reason: "CertificateIssued",
+      action: "Issue",
+      note: tlsIssued,
     });
   }
   if (refused) {

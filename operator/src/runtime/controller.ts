@@ -3,6 +3,7 @@
 // queue of cluster keys, and the mapping from any change to the key of the cluster it belongs to.
 // Informers start at once (a warm cache for a standby); workers start only when `startWorkers`
 // is called (after winning the lease). It hands each pass its effects (reconcile.ts ReconcileDeps).
+import { createCertificateAuthority, issueLeafCertificate } from "./certificate-issuer.ts";
 import type { Logger } from "pino";
 import { RESOURCES, objectPath, type KubeObject, type ResourceType } from "../api/objects.ts";
 import { CLUSTER_RESOURCE, KIND, type ZooKeeperCluster } from "../api/types.ts";
@@ -368,6 +369,8 @@ export class Controller {
         const ca = (await readSecretData(options.client, namespace, name))?.[TLS_SECRET_KEYS.ca];
         return ca === undefined ? null : Buffer.from(ca, "base64").toString("utf8");
       },
+      readSecretData: (namespace, name) => readSecretData(options.client, namespace, name),
+      certificates: { createCertificateAuthority, issueLeafCertificate },
       recordEvent: (regarding, event) => options.recordEvent(regarding, event),
       // Any answer of the API server but "too many requests" and a conflict (both pass by
       // themselves): a webhook's denial, a quota, an invalid field, or a webhook that is down.

@@ -354,9 +354,15 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
     message: "must be a valid Secret name",
   },
   {
-    what: "a TLS section without its Secret",
+    what: "a TLS section without its Secret or the operator's CA",
     spec: { tls: { quorum: {} } },
-    message: "spec.tls.quorum.secretName: Required value",
+    message:
+      "spec.tls.quorum: Invalid value: set exactly one of secretName (your Secret) or generated: true (the operator's CA)",
+  },
+  {
+    what: "a TLS section with both a Secret and the operator's CA",
+    spec: { tls: { client: { secretName: "mine", generated: true } } },
+    message: "spec.tls.client: Invalid value: set exactly one of secretName",
   },
   {
     what: "an invalid image pull Secret name",
@@ -488,6 +494,12 @@ describe("TLS is chosen at creation", () => {
       await patch("secure", { spec: { tls: { client: { secretName: "c2" } } } }),
     ) as ZooKeeperCluster;
     expect(updated.spec?.tls?.client?.secretName).toBe("c2");
+  });
+
+  test("moving a role between a Secret and the operator's CA is refused", async () => {
+    expect(
+      await refused(patch("secure", { spec: { tls: { quorum: { secretName: null, generated: true } } } })),
+    ).toContain("tls.quorum.generated cannot change on an existing cluster");
   });
 });
 

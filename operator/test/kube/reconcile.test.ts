@@ -1,11 +1,12 @@
 // The reconcile loop against a real API server and controller-manager (no kubelet: pods stay
 // Pending, so members are honestly "down"). The operator runs in this process, watching one
 // namespace of its own.
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { waitFor } from "../../../e2e/rig/processes.ts";
 import { KIND } from "../../src/api/types.ts";
-import { CONFIG_HASH_ANNOTATION } from "../../src/builders/labels.ts";
+import { childNames, CONFIG_HASH_ANNOTATION } from "../../src/builders/labels.ts";
+import { issueLeafCertificate } from "../../src/runtime/certificate-issuer.ts";
 import { CHILD_KINDS } from "../../src/children.ts";
 import type { RunningOperator } from "../../src/main.ts";
 import { CLUSTER_RESOURCE } from "../../src/api/types.ts";
@@ -37,6 +38,7 @@ const namespace = `rec-${randomBytes(3).toString("hex")}`;
 let op: RunningOperator;
 
 interface Obj extends KubeObject {
+  type?: string;
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
   status?: Record<string, unknown>;
@@ -54,9 +56,11 @@ const getCluster = clusters.get;
 async function children(name: string): Promise<Map<string, Obj | null>> {
   const out = new Map<string, Obj | null>();
   // The one table of child kinds says which objects a cluster owns. Not the optional kinds: this
-  // API server serves no PodMonitors (chart.test.ts installs their CRD under a running operator).
+  // API server serves no PodMonitors (chart.test.ts installs their CRD under a running operator),
+  // and not the operator's CA, which only a cluster with spec.tls.*.generated gets.
+  const operatorTls = [childNames(name).caSecret, childNames(name).tlsSecret];
   for (const { type, names } of CHILD_KINDS.filter((k) => k.optional !== true)) {
-    for (const childName of names(name)) {
+    for (const childName of names(name).filter((n) => !operatorTls.includes(n))) {
       out.set(childId(type, childName), await getObject<Obj>(admin, type, namespace, childName));
     }
   }
@@ -337,6 +341,119 @@ describe("children are kept", () => {
     const sts = await getObject<Obj>(admin, RESOURCES.StatefulSet, namespace, "zk-a");
     expect(sts?.metadata?.labels?.["example.com/team"]).toBe("storage");
     expect(sts?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("zk-operator");
+  });
+});
+
+describe("the operator's CA (spec.tls.*.generated)", () => {
+  const name = "zk-t";
+  const decoded = (secret: Obj | null, key: string): string =>
+    Buffer.from(secret?.data?.[key] ?? "", "base64").toString();
+  const secret = (n: string) => getObject<Obj>(admin, RESOURCES.Secret, namespace, n);
+  const issuedEvents = async (): Promise<string[]> =>
+    (
+      await admin.request<{ items: { reason: string; note: string }[] }>(
+        "GET",
+        `${collectionPath(RESOURCES.Event, namespace)}?fieldSelector=regarding.name=${name}`,
+      )
+    ).items
+      .filter((e) => e.reason === "CertificateIssued")
+      .map((e) => e.note);
+
+  /** Puts `leaf` into NAME-tls, as if the operator had issued it. */
+  const replaceCertificate = (leaf: { cert: string; key: string }) =>
+    admin.request("PATCH", objectPath(RESOURCES.Secret, namespace, `${name}-tls`), {
+      body: {
+        data: {
+          "tls.crt": Buffer.from(leaf.cert).toString("base64"),
+          "tls.key": Buffer.from(leaf.key).toString("base64"),
+        },
+      },
+      contentType: "application/merge-patch+json",
+    });
+
+  test("makes a CA and a certificate for every member's name, which the pods mount for both roles", async () => {
+    await createCluster(name, {
+      replicas: 3,
+      tls: { client: { generated: true }, quorum: { generated: true } },
+    });
+    const { ca, tls } = await waitFor("NAME-ca and NAME-tls", async () => {
+      const [c, t] = [await secret(`${name}-ca`), await secret(`${name}-tls`)];
+      return c !== null && t !== null ? { ca: c, tls: t } : undefined;
+    });
+    expect([ca.type, tls.type]).toEqual(["kubernetes.io/tls", "kubernetes.io/tls"]);
+    expect(Object.keys(ca.data ?? {}).sort()).toEqual(["tls.crt", "tls.key"]);
+    expect(Object.keys(tls.data ?? {}).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+    const caCert = new X509Certificate(decoded(ca, "tls.crt"));
+    const leaf = new X509Certificate(decoded(tls, "tls.crt"));
+    expect(caCert.ca).toBe(true);
+    expect(caCert.subject).toBe(`CN=${name}.${namespace} ZooKeeper CA`);
+    expect(decoded(tls, "ca.crt")).toBe(decoded(ca, "tls.crt"));
+    expect(leaf.verify(caCert.publicKey)).toBe(true);
+    expect(leaf.checkHost(`${name}-2.${name}-headless.${namespace}.svc.cluster.local`)).toBeDefined();
+    expect(leaf.checkHost(`${name}-client.${namespace}.svc`)).toBeDefined();
+    const days = (new Date(leaf.validTo).getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(89);
+    expect(days).toBeLessThan(91);
+    const sts = await waitFor("the StatefulSet", () =>
+      getObject<Obj>(admin, RESOURCES.StatefulSet, namespace, name),
+    );
+    const volumes = JSON.stringify((sts?.spec?.template as { spec: { volumes: unknown[] } }).spec.volumes);
+    expect(volumes).toContain(
+      `{"name":"tls-client","secret":{"secretName":"${name}-tls","defaultMode":288}}`,
+    );
+    expect(volumes).toContain(
+      `{"name":"tls-quorum","secret":{"secretName":"${name}-tls","defaultMode":288}}`,
+    );
+    expect(await issuedEvents()).toEqual([
+      `issued a new CA in ${name}-ca (no CA yet) and the members' certificate in ${name}-tls (a new CA)`,
+    ]);
+  });
+
+  test("renews the certificate when less than 30 days are left, from the same CA", async () => {
+    const ca = await secret(`${name}-ca`);
+    const pair = { cert: decoded(ca, "tls.crt"), key: decoded(ca, "tls.key") };
+    const now = Date.now();
+    const expiring = await issueLeafCertificate(pair, {
+      commonName: `${name}-client.${namespace}.svc`,
+      dnsNames: ["short-lived.example"],
+      notBefore: new Date(now - 86_400_000),
+      notAfter: new Date(now + 10 * 86_400_000),
+    });
+    // Names that are not the members' too: either reason issues a new one; the Event says which came first.
+    await replaceCertificate(expiring);
+    const renewed = await waitFor("a renewed certificate", async () => {
+      const tls = await secret(`${name}-tls`);
+      const cert = new X509Certificate(decoded(tls, "tls.crt"));
+      return new Date(cert.validTo).getTime() - now > 80 * 86_400_000 ? { tls, cert } : undefined;
+    });
+    expect(renewed.cert.verify(new X509Certificate(pair.cert).publicKey)).toBe(true);
+    expect(decoded(await secret(`${name}-ca`), "tls.key")).toBe(pair.key);
+    expect(renewed.cert.checkHost(`${name}-0.${name}-headless.${namespace}.svc.cluster.local`)).toBeDefined();
+    expect(await issuedEvents()).toContainEqual(
+      `issued the members' certificate in ${name}-tls (the members' names changed)`,
+    );
+  });
+
+  test("a near-expiry certificate for the right names is renewed too", async () => {
+    const ca = await secret(`${name}-ca`);
+    const pair = { cert: decoded(ca, "tls.crt"), key: decoded(ca, "tls.key") };
+    const current = new X509Certificate(decoded(await secret(`${name}-tls`), "tls.crt"));
+    const now = Date.now();
+    const notAfter = new Date(Math.floor((now + 20 * 86_400_000) / 1000) * 1000);
+    const expiring = await issueLeafCertificate(pair, {
+      commonName: current.subject.replace(/^CN=/, ""),
+      dnsNames: (current.subjectAltName ?? "").split(", ").map((n) => n.replace(/^DNS:/, "")),
+      notBefore: new Date(now - 86_400_000),
+      notAfter,
+    });
+    await replaceCertificate(expiring);
+    await waitFor("a renewed certificate", async () => {
+      const cert = new X509Certificate(decoded(await secret(`${name}-tls`), "tls.crt"));
+      return new Date(cert.validTo).getTime() - now > 80 * 86_400_000 ? true : undefined;
+    });
+    expect(await issuedEvents()).toContainEqual(
+      `issued the members' certificate in ${name}-tls (renewal: it expires at ${notAfter.toISOString()})`,
+    );
   });
 });
 
