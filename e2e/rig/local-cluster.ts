@@ -219,14 +219,18 @@ export function localZooKeeperCluster(options: {
 /**
  * A client pod with ZooKeeper's CLI (`zkCli.sh`): the ZooKeeper image, doing nothing until a test
  * execs into it, inside the pod network with the cluster's DNS. With `tlsCaSecret` the CLI speaks
- * TLS (CLIENT_JVMFLAGS), trusting that Secret's `ca.crt` and verifying host names.
+ * TLS (CLIENT_JVMFLAGS), trusting that Secret's `ca.crt` and verifying host names; with
+ * `clientCertificate` it presents that Secret's `keystore.pem` too (the key, PKCS#8, then the
+ * certificate: ZooKeeper's PEM key store wants both in one file).
  */
 export function zkClientPod(options: {
   namespace: string;
   images: ProjectImages;
   tlsCaSecret?: string;
+  clientCertificate?: boolean;
 }): object {
   const tls = options.tlsCaSecret;
+  const presents = tls !== undefined && options.clientCertificate === true;
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -249,6 +253,12 @@ export function zkClientPod(options: {
                       "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
                       "-Dzookeeper.ssl.trustStore.location=/tls/ca.crt",
                       "-Dzookeeper.ssl.trustStore.type=PEM",
+                      ...(presents
+                        ? [
+                            "-Dzookeeper.ssl.keyStore.location=/tls/keystore.pem",
+                            "-Dzookeeper.ssl.keyStore.type=PEM",
+                          ]
+                        : []),
                     ].join(" "),
                   },
                 ],
@@ -260,7 +270,13 @@ export function zkClientPod(options: {
       ...(tls
         ? {
             volumes: [
-              { name: "ca", secret: { secretName: tls, items: [{ key: "ca.crt", path: "ca.crt" }] } },
+              {
+                name: "ca",
+                secret: {
+                  secretName: tls,
+                  items: ["ca.crt", ...(presents ? ["keystore.pem"] : [])].map((key) => ({ key, path: key })),
+                },
+              },
             ],
           }
         : {}),

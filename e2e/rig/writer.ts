@@ -34,6 +34,11 @@ export interface WriterOptions {
    * secure client port through TLS tunnels (e2e/writer/main.ts).
    */
   tlsCaSecret?: string;
+  /**
+   * With tlsCaSecret: the writer also presents that Secret's `tls.crt` and `tls.key`, for members
+   * that require client certificates (spec.tls.client.clientAuth).
+   */
+  clientCertificate?: boolean;
 }
 
 export interface FaultMark {
@@ -107,6 +112,9 @@ export async function startWriter(
   if (options.rate !== undefined) env.WRITE_RATE = String(options.rate);
   if (options.sessionTimeoutMs !== undefined) env.SESSION_TIMEOUT_MS = String(options.sessionTimeoutMs);
   if (tls) env.ZK_TLS_CA = "/tls/ca.crt";
+  const presents = tls !== undefined && options.clientCertificate === true;
+  if (presents) Object.assign(env, { ZK_TLS_CERT: "/tls/tls.crt", ZK_TLS_KEY: "/tls/tls.key" });
+  const tlsItems = ["ca.crt", ...(presents ? ["tls.crt", "tls.key"] : [])].map((key) => ({ key, path: key }));
 
   await kubectl(
     ["apply", "-f", "-"],
@@ -157,9 +165,7 @@ export async function startWriter(
                 configMap: { name: pod, items: [{ key: TUNNEL_KEY, path: "tls-tunnel.ts" }] },
               },
               { name: "node-modules", hostPath: { path: join(repoRoot, "node_modules"), type: "Directory" } },
-              ...(tls
-                ? [{ name: "ca", secret: { secretName: tls, items: [{ key: "ca.crt", path: "ca.crt" }] } }]
-                : []),
+              ...(tls ? [{ name: "ca", secret: { secretName: tls, items: tlsItems } }] : []),
             ],
           },
         },

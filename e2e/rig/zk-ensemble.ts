@@ -277,13 +277,14 @@ export class ZkEnsemble {
    * Runs ZooKeeper's own command-line client against server `id`, feeding it `commands` one per
    * line (e.g. `addauth digest super:secret`, then `reconfig -add ...`), and returns its output.
    * With `tls` it connects over TLS to the server's stable DNS name (host names verified) on
-   * `tls.port`, trusting the PEM CA file `tls.trustStore`.
+   * `tls.port`, trusting the PEM CA file `tls.trustStore`, presenting the PEM key store
+   * `tls.keyStore` (key and certificate in one file) when the server asks for a certificate.
    */
   async cli(
     id: number,
     commands: string[],
     timeoutMs = 60_000,
-    tls?: { port: number; trustStore: string },
+    tls?: { port: number; trustStore: string; keyStore?: string },
   ): Promise<string> {
     const server = this.server(id);
     const secure = tls
@@ -292,6 +293,9 @@ export class ZkEnsemble {
           "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
           `-Dzookeeper.ssl.trustStore.location=${tls.trustStore}`,
           "-Dzookeeper.ssl.trustStore.type=PEM",
+          ...(tls.keyStore
+            ? [`-Dzookeeper.ssl.keyStore.location=${tls.keyStore}`, "-Dzookeeper.ssl.keyStore.type=PEM"]
+            : []),
         ]
       : [];
     const child = spawn(

@@ -24,6 +24,18 @@ describe("parseWriterEnv", () => {
     expect(parseWriterEnv({ ...base, ZK_TLS_CA: "/tls/ca.crt" }).tlsCaFile).toBe("/tls/ca.crt");
   });
 
+  test("client certificates: certificate and key together, with the CA", () => {
+    const tls = { ZK_TLS_CA: "/tls/ca.crt", ZK_TLS_CERT: "/tls/tls.crt", ZK_TLS_KEY: "/tls/tls.key" };
+    expect(parseWriterEnv({ ...base, ...tls }).tlsClient).toEqual({
+      certFile: "/tls/tls.crt",
+      keyFile: "/tls/tls.key",
+    });
+    expect(parseWriterEnv(base).tlsClient).toBeNull();
+    expect(() => parseWriterEnv({ ...base, ZK_TLS_CA: "/ca", ZK_TLS_CERT: "/c" })).toThrow(
+      "ZK_TLS_CERT and ZK_TLS_KEY go together, with ZK_TLS_CA",
+    );
+  });
+
   test("numbers from the environment", () => {
     expect(parseWriterEnv({ ...base, WRITE_RATE: "200", HTTP_PORT: "9000" })).toMatchObject({
       ratePerSecond: 200,

@@ -24,6 +24,8 @@ export interface WriterSettings {
   httpPort: number;
   /** PEM file of the CA to verify members with: set, every address is a TLS port (main.ts). */
   tlsCaFile: string | null;
+  /** PEM certificate and key files to present when the members require client certificates. */
+  tlsClient: { certFile: string; keyFile: string } | null;
 }
 
 /** Environment variables the writer reads. */
@@ -42,6 +44,9 @@ export const WRITER_ENV = {
   httpPort: "HTTP_PORT",
   /** Path of a PEM CA file: the connection string and members are TLS ports (client TLS). */
   tlsCa: "ZK_TLS_CA",
+  /** Paths of the PEM certificate and key to present (both or neither; with ZK_TLS_CA). */
+  tlsCert: "ZK_TLS_CERT",
+  tlsKey: "ZK_TLS_KEY",
 } as const;
 
 export const DEFAULT_HTTP_PORT = 8090;
@@ -114,5 +119,15 @@ export function parseWriterEnv(env: Record<string, string | undefined>): WriterS
     ),
     httpPort: positiveInt(WRITER_ENV.httpPort, env[WRITER_ENV.httpPort], DEFAULT_HTTP_PORT),
     tlsCaFile: env[WRITER_ENV.tlsCa] || null,
+    tlsClient: parseTlsClient(env),
   };
+}
+
+function parseTlsClient(env: Record<string, string | undefined>): WriterSettings["tlsClient"] {
+  const [certFile, keyFile] = [env[WRITER_ENV.tlsCert] || null, env[WRITER_ENV.tlsKey] || null];
+  if (certFile === null && keyFile === null) return null;
+  if (certFile === null || keyFile === null || !env[WRITER_ENV.tlsCa]) {
+    throw new Error(`${WRITER_ENV.tlsCert} and ${WRITER_ENV.tlsKey} go together, with ${WRITER_ENV.tlsCa}`);
+  }
+  return { certFile, keyFile };
 }

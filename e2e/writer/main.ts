@@ -102,13 +102,23 @@ server.listen(settings.httpPort, "0.0.0.0", () => {
 async function addresses(): Promise<{ connectionString: string; members: WriterSettings["members"] }> {
   if (settings.tlsCaFile === null)
     return { connectionString: settings.connectionString, members: settings.members };
-  const ca = readFileSync(settings.tlsCaFile, "utf8");
-  const client = await openTlsTunnels(settings.connectionString.split(","), { ca });
+  const tls = {
+    ca: readFileSync(settings.tlsCaFile, "utf8"),
+    ...(settings.tlsClient
+      ? {
+          cert: readFileSync(settings.tlsClient.certFile, "utf8"),
+          key: readFileSync(settings.tlsClient.keyFile, "utf8"),
+        }
+      : {}),
+  };
+  const client = await openTlsTunnels(settings.connectionString.split(","), tls);
   const members = await openTlsTunnels(
     settings.members.map((m) => m.address),
-    { ca },
+    tls,
   );
-  log(`client TLS: ${settings.connectionString} and ${settings.members.length} members through TLS tunnels`);
+  log(
+    `client TLS: ${settings.connectionString} and ${settings.members.length} members through TLS tunnels${settings.tlsClient ? ", presenting a client certificate" : ""}`,
+  );
   return {
     connectionString: client.hosts.join(","),
     members: settings.members.map((m, i) => ({ id: m.id, address: members.hosts[i] ?? m.address })),

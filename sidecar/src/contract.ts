@@ -57,6 +57,14 @@ export const TLS_SECRET_KEYS = {
   ca: "ca.crt",
 } as const;
 
+/**
+ * ZooKeeper's `ssl.clientAuth` values: `none` asks clients for no certificate; `want` asks and
+ * authenticates those that send one; `need` refuses a client without one. The CRD's
+ * spec.tls.client.clientAuth takes the same words.
+ */
+export const CLIENT_AUTH_MODES = ["none", "want", "need"] as const;
+export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
+
 /** The three files of a TLS Secret (TLS_SECRET_KEYS), as text. */
 export interface TlsMaterial {
   cert: string;
@@ -171,6 +179,12 @@ export const ENV = {
   tlsStoreDir: "ZK_TLS_STORE_DIR",
   secureClientPort: "ZK_SECURE_CLIENT_PORT",
   /**
+   * Whether clients of the secure port must present a certificate of the client Secret's CA
+   * (CLIENT_AUTH_MODES, ZooKeeper's `ssl.clientAuth`); with `want` or `need` ZooKeeper's `x509`
+   * provider authenticates them by it. Default `none`.
+   */
+  tlsClientAuth: "ZK_TLS_CLIENT_AUTH",
+  /**
    * How often `serve` compares the mounted quorum TLS Secret with the stores ZooKeeper reads, in
    * milliseconds; a renewed certificate is written there and ZooKeeper reloads it (tls.ts).
    */
@@ -238,6 +252,7 @@ export const SIDECAR_OWNED_ZOO_CFG_KEYS = [
   "sslQuorumReloadCertFiles",
   "portUnification",
   "client.portUnification",
+  "authProvider.x509",
   "ssl.",
   "server.",
   "group.",

@@ -65,6 +65,7 @@ describe("readSettings", () => {
         quorumDir: null,
         storeDir: "/var/run/zookeeper/tls",
         secureClientPort: 2281,
+        clientAuth: "none",
         syncMs: 10_000,
       },
     });
@@ -100,6 +101,11 @@ describe("readSettings", () => {
       "ZK_SECURE_CLIENT_PORT and ZK_QUORUM_PORT must differ, both are 2888",
     ],
     [{ ZK_TLS_QUORUM_DIR: "tls" }, "ZK_TLS_QUORUM_DIR must be an absolute path"],
+    [
+      { ZK_TLS_CLIENT_DIR: "/tls", ZK_TLS_CLIENT_AUTH: "required" },
+      'ZK_TLS_CLIENT_AUTH must be one of none, want, need: "required"',
+    ],
+    [{ ZK_TLS_CLIENT_AUTH: "need" }, "ZK_TLS_CLIENT_AUTH=need needs client TLS (ZK_TLS_CLIENT_DIR)"],
     [{ ZK_TLS_SYNC_MS: "10" }, "ZK_TLS_SYNC_MS must be between 100 and 3600000"],
     [{ ZK_DATA_DIR: "data" }, "ZK_DATA_DIR must be an absolute path"],
     [{ ZK_BIND_ADDRESS: "0.0.0.0;rm" }, "ZK_BIND_ADDRESS is not an address"],

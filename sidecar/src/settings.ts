@@ -1,6 +1,6 @@
 // The sidecar's settings from its environment: pure, so every bad value is unit-tested. Each
 // problem becomes one SidecarError that names the variable and what is wrong with it.
-import { ENV, ENV_DEFAULTS, EXIT_CODES, PORTS } from "./contract.ts";
+import { CLIENT_AUTH_MODES, type ClientAuthMode, ENV, ENV_DEFAULTS, EXIT_CODES, PORTS } from "./contract.ts";
 
 /** An error with the exit code the process ends with; its message is the one line the user sees. */
 export class SidecarError extends Error {
@@ -61,6 +61,8 @@ export interface TlsSettings {
   /** Where the PEM stores for ZooKeeper are written. */
   storeDir: string;
   secureClientPort: number;
+  /** ZooKeeper's ssl.clientAuth for the secure client port. */
+  clientAuth: ClientAuthMode;
   syncMs: number;
 }
 
@@ -100,6 +102,20 @@ function readPath(env: Env, name: string, fallback: string): string {
   const p = readVar(env, name) ?? fallback;
   if (!p.startsWith("/")) throw invalidInput(`${name} must be an absolute path, got ${JSON.stringify(p)}`);
   return p;
+}
+
+function readClientAuth(env: Env): ClientAuthMode {
+  const value = readVar(env, ENV.tlsClientAuth) ?? "none";
+  const mode = CLIENT_AUTH_MODES.find((m) => m === value);
+  if (mode === undefined) {
+    throw invalidInput(
+      `${ENV.tlsClientAuth} must be one of ${CLIENT_AUTH_MODES.join(", ")}: ${JSON.stringify(value)}`,
+    );
+  }
+  if (mode !== "none" && readVar(env, ENV.tlsClientDir) === undefined) {
+    throw invalidInput(`${ENV.tlsClientAuth}=${mode} needs client TLS (${ENV.tlsClientDir})`);
+  }
+  return mode;
 }
 
 function readOptionalPath(env: Env, name: string): string | null {
@@ -172,6 +188,7 @@ export function readSettings(env: Env, hostname: string): Settings {
     quorumDir: readOptionalPath(env, ENV.tlsQuorumDir),
     storeDir: readPath(env, ENV.tlsStoreDir, ENV_DEFAULTS.tlsStoreDir),
     secureClientPort: readInt(env, ENV.secureClientPort, PORTS.secureClient, 1, 65535),
+    clientAuth: readClientAuth(env),
     syncMs: readInt(env, ENV.tlsSyncMs, ENV_DEFAULTS.tlsSyncMs, 100, 3_600_000),
   };
   assertPortsDiffer([

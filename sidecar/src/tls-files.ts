@@ -47,7 +47,12 @@ export async function prepareRole(
   now: Date,
 ): Promise<PreparedTls> {
   const material = await readTlsMaterial(dir);
-  const summary = checkTlsMaterial(material, role, { dir, host: ownHost(settings), now });
+  const summary = checkTlsMaterial(material, role, {
+    dir,
+    host: ownHost(settings),
+    now,
+    clientAuth: settings.tls.clientAuth,
+  });
   return { role, dir, summary, files: storeFiles(role, material) };
 }
 

@@ -116,6 +116,17 @@ describe("checkTlsMaterial", () => {
     expect(() =>
       checkTlsMaterial(material(serverOnly), "client", { dir: "/d", host: HOST, now: NOW }),
     ).not.toThrow();
+    // With client certificates required, the operator presents the client Secret's as its own.
+    expect(() =>
+      checkTlsMaterial(material(serverOnly), "client", {
+        dir: "/d",
+        host: HOST,
+        now: NOW,
+        clientAuth: "need",
+      }),
+    ).toThrow(
+      "its extended key usage lacks clientAuth, which a client certificate needs with clientAuth on (the operator presents it to the members as a client)",
+    );
   });
 
   it("refuses an expired certificate", () => {
@@ -202,6 +213,16 @@ describe("zoo.cfg and the dynamic config with TLS", () => {
     expect(renderDynamicConfig(settings, [{ id: 1, role: "participant" }])).toBe(
       "server.1=zk-0.zk-headless.kafka.svc.cluster.local:2888:3888:participant;127.0.0.1:2181\n",
     );
+  });
+
+  it("client certificates: ssl.clientAuth as asked, and the x509 provider that authenticates by them", () => {
+    const settings = readSettings({ ...env, ZK_TLS_CLIENT_DIR: "/c", ZK_TLS_CLIENT_AUTH: "need" }, "h");
+    const lines = renderTlsSettings(settings);
+    expect(lines).toContain("ssl.clientAuth=need");
+    expect(lines).toContain("authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider");
+    expect(
+      renderTlsSettings(readSettings({ ...env, ZK_TLS_CLIENT_DIR: "/c" }, "h")).join("\n"),
+    ).not.toContain("authProvider");
   });
 
   it("on the loopback rig the secure port binds the server's own address", () => {

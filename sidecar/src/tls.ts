@@ -7,7 +7,7 @@
 // PKCS#1 or SEC1 by default), and ZooKeeper's reload of changed quorum certificates watches the
 // file itself, which a Secret volume never changes (the kubelet swaps a symlink above it).
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { TLS_SECRET_KEYS, TLS_STORE_FILES, type TlsMaterial } from "./contract.ts";
+import { type ClientAuthMode, TLS_SECRET_KEYS, TLS_STORE_FILES, type TlsMaterial } from "./contract.ts";
 import { invalidInput, isWildcardAddress, type Settings } from "./settings.ts";
 
 export type TlsRole = "client" | "quorum";
@@ -58,7 +58,7 @@ function parseKey(text: string, file: string): KeyObject {
 export function checkTlsMaterial(
   material: TlsMaterial,
   role: TlsRole,
-  options: { dir: string; host: string; now: Date },
+  options: { dir: string; host: string; now: Date; clientAuth?: ClientAuthMode },
 ): TlsSummary {
   const file = (k: keyof TlsMaterial): string => `${options.dir}/${TLS_SECRET_KEYS[k]}`;
   const chain = parseCerts(material.cert, file("cert"));
@@ -83,11 +83,14 @@ export function checkTlsMaterial(
   // The extended key usage OIDs. Node's types say string[], but it is undefined when the
   // certificate has no such extension (then every usage is allowed).
   const usages = leaf.keyUsage as string[] | undefined;
-  const needed = role === "quorum" ? [SERVER_AUTH, CLIENT_AUTH] : [SERVER_AUTH];
+  // With client authentication on, the operator presents the client Secret's certificate to the
+  // members as its own (runtime/tls-tunnel.ts), so it must be a client certificate too.
+  const asClient = role === "quorum" || (options.clientAuth ?? "none") !== "none";
+  const needed = asClient ? [SERVER_AUTH, CLIENT_AUTH] : [SERVER_AUTH];
   const missing = usages === undefined ? [] : needed.filter((u) => !usages.includes(u));
   if (missing.length > 0) {
     throw invalidInput(
-      `${file("cert")}: its extended key usage lacks ${missing.map((u) => (u === SERVER_AUTH ? "serverAuth" : "clientAuth")).join(" and ")}, which a ${role} certificate needs${role === "quorum" ? " (each server connects to its peers as a TLS client too)" : ""}`,
+      `${file("cert")}: its extended key usage lacks ${missing.map((u) => (u === SERVER_AUTH ? "serverAuth" : "clientAuth")).join(" and ")}, which a ${role} certificate needs${role === "quorum" ? " (each server connects to its peers as a TLS client too)" : asClient ? " with clientAuth on (the operator presents it to the members as a client)" : ""}`,
     );
   }
   if (role === "quorum" && leaf.checkHost(options.host) === undefined) {
@@ -132,8 +135,9 @@ export function storeFiles(role: TlsRole, material: TlsMaterial): Record<string,
  * zoo.cfg settings for the TLS that `settings` turns on; none when both are off.
  *
  * Client TLS: ZooKeeper's Netty connection factory (the only one that speaks TLS) with the secure
- * client port. Clients are not asked for certificates (`ssl.clientAuth=none`): TLS here protects
- * the connection and proves the server; who the client is, is ZooKeeper authentication's job.
+ * client port. By default clients are not asked for certificates (`ssl.clientAuth=none`): TLS
+ * protects the connection and proves the server. With `want` or `need` (ENV.tlsClientAuth) they
+ * are, and ZooKeeper's `x509` provider authenticates them by their certificate.
  * The plain client port stays where the dynamic config puts it, which the operator keeps on
  * loopback for the sidecar's four-letter words when client TLS is on.
  *
@@ -154,7 +158,12 @@ export function renderTlsSettings(settings: Settings): string[] {
       "ssl.keyStore.type=PEM",
       `ssl.trustStore.location=${store(TLS_STORE_FILES.clientTrustStore)}`,
       "ssl.trustStore.type=PEM",
-      "ssl.clientAuth=none",
+      `ssl.clientAuth=${settings.tls.clientAuth}`,
+      // With client certificates, ZooKeeper's x509 provider authenticates clients by them (their
+      // subject, for ACLs such as x509:CN=app); it is not registered unless named.
+      ...(settings.tls.clientAuth === "none"
+        ? []
+        : ["authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider"]),
     );
   }
   if (quorumDir !== null) {

@@ -1,11 +1,13 @@
 // TLS end to end: a ZooKeeperCluster whose clients use TLS from a Secret in cert-manager's layout
 // (made here with openssl: no cert-manager image can be pulled on the rig) and whose quorum uses
 // the operator's own CA (spec.tls.quorum.generated), so both sources are proven on one ensemble.
-// The members verify each other's host names through the cluster's DNS, a TLS client reads and
-// writes through the client Service, the plain client port is unreachable from the pod network,
-// and the operator grows the ensemble by one member through its TLS admin client.
+// The members require client certificates (clientAuth: need): a client without one is refused, and
+// one with a certificate of the CA is authenticated by it (x509). The members verify each other's
+// host names through the cluster's DNS, a TLS client reads and writes through the client Service,
+// the plain client port is unreachable from the pod network, and the operator grows the ensemble by
+// one member through its TLS admin client, which presents the client Secret's certificate.
 import { randomBytes, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +15,10 @@ import { connect as tlsConnect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, inject, onTestFailed, test } from "vitest";
 import { selectorLabels } from "../../../operator/src/builders/labels.ts";
 import { PORTS } from "../../../sidecar/src/contract.ts";
+import { keyStorePem } from "../../../sidecar/src/tls.ts";
 import { type CertPair, createCa, issueCert } from "../../rig/certs.ts";
 import { runKubectl } from "../../rig/kube-control-plane.ts";
+import { clientCertificateOutcome } from "../../rig/tls-probe.ts";
 import {
   localZooKeeperCluster,
   OPERATOR_NAMESPACE,
@@ -30,6 +34,8 @@ const namespace = `e2e-tls-${randomBytes(3).toString("hex")}`;
 const name = "zk";
 // Not NAME-tls: that is the Secret the operator's CA writes.
 const SECRET = "zk-client-cert";
+// An application's client certificate (CN=e2e-app) from the same CA: the members require one.
+const APP_SECRET = "e2e-app-cert";
 const kubectl = (args: string[], input?: string): Promise<string> =>
   runKubectl(kubeconfig, args, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
 const clientHost = `${name}-client.${namespace}.svc.cluster.local`;
@@ -110,10 +116,21 @@ async function leaderPod(): Promise<string> {
   });
 }
 
+/** A client certificate and key (PEM): the members require one. */
+interface ClientCertificate {
+  cert: string;
+  key: string;
+}
+
 /** The SHA-256 fingerprint of the certificate a member's secure port presents. */
-function tlsFingerprint(ip: string, servername: string, ca: string): Promise<string> {
+function tlsFingerprint(
+  ip: string,
+  servername: string,
+  ca: string,
+  client: ClientCertificate,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: ip, port: PORTS.secureClient, servername, ca });
+    const socket = tlsConnect({ host: ip, port: PORTS.secureClient, servername, ca, ...client });
     socket.setTimeout(5000, () => socket.destroy(new Error("TLS handshake timed out")));
     socket.once("secureConnect", () => {
       const fp = socket.getPeerCertificate().fingerprint256;
@@ -125,9 +142,14 @@ function tlsFingerprint(ip: string, servername: string, ca: string): Promise<str
 }
 
 /** A TLS handshake with a member's secure port, verified against `ca` and the member's DNS name. */
-function tlsHandshake(ip: string, servername: string, ca: string): Promise<string> {
+function tlsHandshake(
+  ip: string,
+  servername: string,
+  ca: string,
+  client: ClientCertificate,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: ip, port: PORTS.secureClient, servername, ca });
+    const socket = tlsConnect({ host: ip, port: PORTS.secureClient, servername, ca, ...client });
     socket.setTimeout(5000, () => socket.destroy(new Error("TLS handshake timed out")));
     socket.once("secureConnect", () => {
       const cn = socket.getPeerCertificate().subject.CN;
@@ -142,6 +164,10 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
   let certDir: string;
   let ca = "";
   const caPair = (): CertPair => ({ cert: join(certDir, "ca.crt"), key: join(certDir, "ca.key") });
+  const appCertificate = (): ClientCertificate => ({
+    cert: readFileSync(join(certDir, "e2e-app.crt"), "utf8"),
+    key: readFileSync(join(certDir, "e2e-app.key"), "utf8"),
+  });
 
   /** One certificate for every member and the client Service, as a cert-manager Certificate with these dnsNames would give. */
   const issueLeaf = (file: string): Promise<CertPair> =>
@@ -155,22 +181,38 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
       "serverAuth,clientAuth",
     );
 
-  /** The Secret in cert-manager's layout, as kubectl would create it (JSON, for `kubectl apply`). */
-  const secretManifest = (leaf: CertPair): Promise<string> =>
+  /** A Secret of `files` (key → path), as kubectl would create it (JSON, for `kubectl apply`). */
+  const secretFromFiles = (secret: string, files: Record<string, string>): Promise<string> =>
     kubectl([
       "-n",
       namespace,
       "create",
       "secret",
       "generic",
-      SECRET,
-      `--from-file=tls.crt=${leaf.cert}`,
-      `--from-file=tls.key=${leaf.key}`,
-      `--from-file=ca.crt=${caPair().cert}`,
+      secret,
+      ...Object.entries(files).map(([key, path]) => `--from-file=${key}=${path}`),
       "--dry-run=client",
       "-o",
       "json",
     ]);
+
+  /** The members' Secret in cert-manager's layout. */
+  const secretManifest = (leaf: CertPair): Promise<string> =>
+    secretFromFiles(SECRET, { "tls.crt": leaf.cert, "tls.key": leaf.key, "ca.crt": caPair().cert });
+
+  /** The application's Secret: its client certificate and key, the CA, and ZooKeeper's PEM key store of both. */
+  const appSecretManifest = async (): Promise<string> => {
+    const app = await issueCert(caPair(), certDir, "e2e-app", { commonName: "e2e-app" }, [], "clientAuth");
+    const material = { cert: readFileSync(app.cert, "utf8"), key: readFileSync(app.key, "utf8"), ca };
+    const keyStore = join(certDir, "e2e-app-keystore.pem");
+    writeFileSync(keyStore, keyStorePem(material));
+    return secretFromFiles(APP_SECRET, {
+      "tls.crt": app.cert,
+      "tls.key": app.key,
+      "ca.crt": caPair().cert,
+      "keystore.pem": keyStore,
+    });
+  };
 
   beforeAll(async () => {
     certDir = mkdtempSync(join(tmpdir(), "e2e-tls-"));
@@ -179,10 +221,12 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     ca = readFileSync(caPair().cert, "utf8");
     await kubectl(["create", "namespace", namespace]);
     await kubectl(["apply", "-f", "-"], await secretManifest(leaf));
-    // A client pod with ZooKeeper's CLI set up for TLS, trusting the cluster's CA (only ca.crt).
+    await kubectl(["apply", "-f", "-"], await appSecretManifest());
+    // A client pod with ZooKeeper's CLI set up for TLS, trusting the cluster's CA and presenting
+    // the application's certificate (never the members' key).
     await kubectl(
       ["apply", "-f", "-"],
-      JSON.stringify(zkClientPod({ namespace, images, tlsCaSecret: SECRET })),
+      JSON.stringify(zkClientPod({ namespace, images, tlsCaSecret: APP_SECRET, clientCertificate: true })),
     );
   }, 120_000);
 
@@ -222,7 +266,7 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     }) as {
       spec: Record<string, unknown>;
     };
-    manifest.spec.tls = { client: { secretName: SECRET }, quorum: { generated: true } };
+    manifest.spec.tls = { client: { secretName: SECRET, clientAuth: "need" }, quorum: { generated: true } };
     const applied = Date.now();
     await kubectl(["apply", "-f", "-"], JSON.stringify(manifest));
     const cluster = await waitForQuorum(kubeconfig, namespace, name, { timeoutMs: 240_000 });
@@ -256,10 +300,16 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     await zkCliTls("create", marker, "over-tls");
     // Read back on a new TLS session: the write went through.
     expect(await zkCliTls("get", marker)).toContain("over-tls");
+    // ZooKeeper's x509 provider authenticated the client by its certificate.
+    expect(await zkCliTls("whoami")).toMatch(/x509\s*:?\s*CN=e2e-app/);
     for (const [pod, ip] of await podIps()) {
       const ordinal = Number(pod.slice(name.length + 1));
       // The secure port proves the member's name with the cluster's CA...
-      expect(await tlsHandshake(ip, memberHost(ordinal), ca)).toBe(clientHost);
+      expect(await tlsHandshake(ip, memberHost(ordinal), ca, appCertificate())).toBe(clientHost);
+      // ...and refuses a client without a certificate, and serves one with the CA's.
+      const probe = { host: ip, port: PORTS.secureClient, servername: memberHost(ordinal), ca };
+      expect(await clientCertificateOutcome(probe)).toMatch(/^refused/);
+      expect(await clientCertificateOutcome({ ...probe, client: appCertificate() })).toBe("served");
       // ...and the plain one listens on the pod's loopback only, for its sidecar.
       expect(await tcpOutcome(ip, PORTS.client)).toBe("ECONNREFUSED");
     }
@@ -278,7 +328,8 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     const writer = await startWriter(kubeconfig, namespace, name, {
       image: images.sidecar.ref,
       members: 3,
-      tlsCaSecret: SECRET,
+      tlsCaSecret: APP_SECRET,
+      clientCertificate: true,
     });
     onTestFailed(async () => {
       console.error(`===== writer =====\n${await writer.logs()}`);
@@ -328,7 +379,9 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     expect(newest?.metadata.name).toBe(leader);
     // The renewed certificate is what clients now get, and the data is still there.
     const ip = after.find((p) => p.metadata.name === leader)?.status?.podIP ?? "";
-    expect(await tlsFingerprint(ip, memberHost(Number(leader.slice(name.length + 1))), ca)).toBe(fingerprint);
+    expect(
+      await tlsFingerprint(ip, memberHost(Number(leader.slice(name.length + 1))), ca, appCertificate()),
+    ).toBe(fingerprint);
     expect(await zkCliTls("ls", "/")).toMatch(/tls-[0-9a-f]{6}/);
     // Every write the writer got an acknowledgement for is on every member, unchanged.
     const window = await mark.end();
@@ -366,7 +419,7 @@ describe("a TLS ZooKeeperCluster (clients and quorum) in a real cluster", () => 
     ]);
     const ip = await waitFor("zk-3's address", async () => (await podIps()).get(`${name}-3`) || undefined);
     expect(await tcpOutcome(ip, PORTS.client)).toBe("ECONNREFUSED");
-    expect(await tlsHandshake(ip, memberHost(3), ca)).toBe(clientHost);
+    expect(await tlsHandshake(ip, memberHost(3), ca, appCertificate())).toBe(clientHost);
     // The data written before the change is still served.
     expect(await zkCliTls("ls", "/")).toMatch(/tls-[0-9a-f]{6}/);
   });

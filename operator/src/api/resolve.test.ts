@@ -63,7 +63,7 @@ describe("resolveSpec defaults", () => {
           port: 7000,
           podMonitor: { enabled: true, interval: "30s", labels: {} },
         },
-        tls: { client: null, quorum: null, generated: false },
+        tls: { client: null, quorum: null, generated: false, clientAuth: "none" },
         paused: false,
         warnings: [],
       },
@@ -133,6 +133,7 @@ describe("resolveSpec defaults", () => {
       client: { secretName: "mine" },
       quorum: { generated: true },
       generated: true,
+      clientAuth: "none",
     });
   });
 
@@ -153,6 +154,13 @@ describe("resolveSpec rejects what the schema cannot check (or an object the sch
       "zk",
       "InvalidSpec",
       "spec.tls.client.secretName zk-tls is the Secret the operator's CA writes for spec.tls.quorum.generated",
+    ],
+    [
+      "client certificates required with the operator's CA, which issues none",
+      { tls: { client: { generated: true, clientAuth: "need" } } },
+      "zk",
+      "InvalidSpec",
+      "spec.tls.client.clientAuth needs your own Secret (secretName)",
     ],
     [
       "a TLS role with both a Secret and the operator's CA",

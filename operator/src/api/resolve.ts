@@ -20,6 +20,7 @@ import { zooCfgValueProblem } from "../../../sidecar/src/contract.ts";
 import { parseHeapMiB, parseQuantity } from "./quantity.ts";
 import type {
   AntiAffinity,
+  ClientAuthMode,
   ImagePullPolicy,
   ReclaimPolicy,
   ServiceType,
@@ -70,7 +71,13 @@ export interface ResolvedSpec {
   };
   /** Names of the TLS Secrets (cert-manager's layout); null: that TLS is off. */
   /** Each role's TLS (null: off), and whether the operator's CA issues for either. */
-  tls: { client: TlsChoice | null; quorum: TlsChoice | null; generated: boolean };
+  tls: {
+    client: TlsChoice | null;
+    quorum: TlsChoice | null;
+    generated: boolean;
+    /** Client certificates on the secure client port ("none" without client TLS). */
+    clientAuth: ClientAuthMode;
+  };
   paused: boolean;
   /** Accepted but unwise choices (an even ensemble size); the operator reports them as Warning events. */
   warnings: string[];
@@ -283,7 +290,13 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
     client: tlsChoice(s.tls?.client),
     quorum: tlsChoice(s.tls?.quorum),
     generated: s.tls?.client?.generated === true || s.tls?.quorum?.generated === true,
+    clientAuth: s.tls?.client?.clientAuth ?? "none",
   };
+  if (tls.clientAuth !== "none" && s.tls?.client?.secretName === undefined) {
+    invalid(
+      "spec.tls.client.clientAuth needs your own Secret (secretName): the operator's CA does not issue client certificates yet",
+    );
+  }
 
   return {
     replicas,

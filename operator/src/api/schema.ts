@@ -10,6 +10,7 @@ import {
   TYPED_CONFIG_KEYS,
 } from "./defaults.ts";
 import { HEAP_PATTERN } from "./quantity.ts";
+import { CLIENT_AUTH_MODES } from "../../../sidecar/src/contract.ts";
 import k8sSchemas from "./k8s-schemas.json" with { type: "json" };
 import { JVM_HEAP_OPTION, JVM_OPTION_TOKEN, JVM_OWNED_PROPERTY } from "./jvm-options.ts";
 
@@ -129,11 +130,17 @@ function secretName(description: string): JSONSchema {
     ],
   });
 }
-/** One role's TLS: exactly one of a Secret or the operator's CA. */
-function tlsSource(description: string, secretDescription: string): JSONSchema {
+/** One role's TLS: exactly one of a Secret or the operator's CA, plus the role's own fields and rules. */
+function tlsSource(
+  description: string,
+  secretDescription: string,
+  more: Record<string, JSONSchema> = {},
+  rules: { rule: string; message: string }[] = [],
+): JSONSchema {
   return obj(
     description,
     {
+      ...more,
       secretName: secretName(secretDescription),
       generated: bool(
         "true: the operator makes a CA for this cluster (Secret NAME-ca) and issues the members' certificate (Secret NAME-tls, renewed 30 days before it expires); clients trust NAME-tls's ca.crt.",
@@ -145,6 +152,7 @@ function tlsSource(description: string, secretDescription: string): JSONSchema {
           rule: "has(self.secretName) != (has(self.generated) && self.generated)",
           message: "set exactly one of secretName (your Secret) or generated: true (the operator's CA)",
         },
+        ...rules,
       ],
     },
   );
@@ -564,7 +572,20 @@ export const specSchema: JSONSchema = obj(
       {
         client: tlsSource(
           "TLS of client connections: the secure client port (2281) on the client Service; the plain port then listens on loopback only, for the sidecar.",
-          "Secret whose certificate names the client Service (NAME-client.NAMESPACE.svc) and every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN).",
+          "Secret whose certificate names the client Service (NAME-client.NAMESPACE.svc) and every member (*.NAME-headless.NAMESPACE.svc.CLUSTER-DOMAIN); with clientAuth, its extended key usage must allow clientAuth too (the operator presents it to the members).",
+          {
+            clientAuth: str(
+              "Client certificates, ZooKeeper's ssl.clientAuth: none (default) asks for none; want asks and authenticates clients that send one; need refuses a client without a certificate of the Secret's CA. With want or need ZooKeeper's x509 provider authenticates clients by their certificate (ACLs such as x509:CN=app); the super user stays the only administrative identity.",
+              { enum: [...CLIENT_AUTH_MODES] },
+            ),
+          },
+          [
+            {
+              rule: "!has(self.clientAuth) || self.clientAuth == 'none' || has(self.secretName)",
+              message:
+                "clientAuth needs your own Secret (secretName): the operator's CA does not issue client certificates yet",
+            },
+          ],
         ),
         quorum: tlsSource(
           "TLS between the servers (quorum and election), host names verified.",

@@ -10,6 +10,9 @@ import type {
   V1TopologySpreadConstraint,
 } from "@kubernetes/client-node";
 import type { ResourceType } from "./objects.ts";
+import type { ClientAuthMode } from "../../../sidecar/src/contract.ts";
+
+export type { ClientAuthMode };
 
 export const GROUP = "zookeeper.ensemble.dev";
 export const VERSION = "v1alpha1";
@@ -110,7 +113,13 @@ export interface ZooKeeperClusterSpec {
     };
   };
   tls?: {
-    client?: TlsSource;
+    client?: TlsSource & {
+      /**
+       * Whether clients must present a certificate of the client Secret's CA: ZooKeeper's
+       * ssl.clientAuth (none, want, need); with want or need its x509 provider authenticates them.
+       */
+      clientAuth?: ClientAuthMode;
+    };
     quorum?: TlsSource;
   };
   /** When true the operator observes and reports status but changes nothing. */

@@ -273,6 +273,15 @@ describe("the pod layout (DESIGN.md)", () => {
     ]);
   });
 
+  test("client certificates: the sidecar is told, only when asked (an older cluster's template stays as it was)", () => {
+    const need = build({ tls: { client: { secretName: "t", clientAuth: "need" } } });
+    expect(env(container(need, "config")).ZK_TLS_CLIENT_AUTH).toBe("need");
+    expect(env(container(need, "sidecar")).ZK_TLS_CLIENT_AUTH).toBe("need");
+    const none = build({ tls: { client: { secretName: "t", clientAuth: "none" } } });
+    expect(env(container(none, "config")).ZK_TLS_CLIENT_AUTH).toBeUndefined();
+    expect(none.spec?.template).toEqual(build({ tls: { client: { secretName: "t" } } }).spec?.template);
+  });
+
   test("quorum TLS alone: no secure client port, probes on the plain one", () => {
     const sts = build({ tls: { quorum: { secretName: "zk-peer-tls" } } });
     expect(env(container(sts, "sidecar")).ZK_TLS_CLIENT_DIR).toBeUndefined();

@@ -398,6 +398,8 @@ function tlsEnv(spec: ResolvedSpec): V1EnvVar[] {
     ...secrets.map((t) => ({ name: t.env, value: t.path })),
     { name: ENV.tlsStoreDir, value: POD_PATHS.tlsStores },
     { name: ENV.secureClientPort, value: String(PORTS.secureClient) },
+    // Only when asked: a cluster without clientAuth keeps the template it had before the field existed.
+    ...(spec.tls.clientAuth === "none" ? [] : [{ name: ENV.tlsClientAuth, value: spec.tls.clientAuth }]),
   ];
 }
 

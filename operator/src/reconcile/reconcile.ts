@@ -84,14 +84,12 @@ export interface ReconcileDeps {
    */
   readAdminPassword(namespace: string, name: string): Promise<string | null>;
   /**
-   * The CA certificates (`ca.crt`, PEM) of the TLS Secret `name`, which the admin client verifies
-   * members' certificates against with client TLS; null when the Secret or the key is missing.
-   */
-  readTlsCa?(namespace: string, name: string): Promise<string | null>;
-  /**
    * A Secret's data (base64 values) from the API server, not the cache; null when there is no
    * such Secret. Asked for the operator's CA and certificate when the cache has none, for the
-   * admin password's reason: a cold cache must never make a second CA. Unset: the cache is trusted.
+   * admin password's reason: a cold cache must never make a second CA; and for the client TLS
+   * Secret, whose `ca.crt` the admin client verifies the members with (and whose certificate it
+   * presents when they require client certificates). Unset: the cache is trusted, and membership
+   * changes of a TLS cluster wait.
    */
   readSecretData?(namespace: string, name: string): Promise<Record<string, string> | null>;
   /** Makes the operator's CAs and issues their certificates (spec.tls.*.generated). */
@@ -445,15 +443,22 @@ async function changeMembership(
   const staying = step.members.filter((m) => m.id !== member.id);
   // With client TLS the plain client port is on loopback inside each pod: the admin session goes
   // to the secure port, and new members get the same loopback client address (sidecar tls.ts).
+  // When the members require client certificates, the admin client presents the one of the client
+  // TLS Secret (its extended key usage allows clientAuth: the sidecar checks that), and
+  // authenticates as the super user on top, as always.
   const tlsSecret = spec.tls.client === null ? null : tlsSecretName(name, spec.tls.client);
-  let tls: { ca: string } | null = null;
+  let tls: TlsTunnelOptions | null = null;
   if (tlsSecret !== null) {
-    const ca = deps.readTlsCa ? await deps.readTlsCa(namespace, tlsSecret) : null;
-    if (ca === null)
+    const data = deps.readSecretData ? await deps.readSecretData(namespace, tlsSecret) : null;
+    const material = readTlsMaterial(data ?? undefined);
+    if (material === null)
       throw new Error(
-        `cannot change membership: the client TLS Secret ${tlsSecret} has no ${TLS_SECRET_KEYS.ca} to verify the members with`,
+        `cannot change membership: the client TLS Secret ${tlsSecret} lacks ${Object.values(TLS_SECRET_KEYS).join(", ")}`,
       );
-    tls = { ca };
+    tls =
+      spec.tls.clientAuth === "none"
+        ? { ca: material.ca }
+        : { ca: material.ca, cert: material.cert, key: material.key };
   }
   const request: ReconfigureRequest = {
     hosts: staying.map((m) => `${host(m.id)}:${clientPort(tls !== null).port}`),

@@ -13,7 +13,7 @@ import { canonicalJson } from "../reconcile/diff.ts";
 import { readPassword, shrinkPod, type Caches, type PodLike } from "../reconcile/observe.ts";
 import { reconcileCluster, type ReconcileDeps } from "../reconcile/reconcile.ts";
 import type { StatusReader } from "../reconcile/sidecars.ts";
-import { ADMIN_SECRET_KEYS, TLS_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
+import { ADMIN_SECRET_KEYS } from "../../../sidecar/src/contract.ts";
 import type { EventInput } from "./events.ts";
 import { Informer, stripManagedFields } from "./informer.ts";
 import { KubeError, isNotFound, type KubeClient } from "./kube.ts";
@@ -365,10 +365,6 @@ export class Controller {
       },
       readAdminPassword: async (namespace, name) =>
         readPassword((await readSecretData(options.client, namespace, name))?.[ADMIN_SECRET_KEYS.password]),
-      readTlsCa: async (namespace, name) => {
-        const ca = (await readSecretData(options.client, namespace, name))?.[TLS_SECRET_KEYS.ca];
-        return ca === undefined ? null : Buffer.from(ca, "base64").toString("utf8");
-      },
       readSecretData: (namespace, name) => readSecretData(options.client, namespace, name),
       certificates: { createCertificateAuthority, issueLeafCertificate },
       recordEvent: (regarding, event) => options.recordEvent(regarding, event),

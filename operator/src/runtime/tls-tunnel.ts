@@ -18,6 +18,9 @@ export interface TlsTunnels {
 export interface TlsTunnelOptions {
   /** PEM CA certificates the members' certificates must chain to. */
   ca: string;
+  /** The certificate chain and key (PEM) to present when the members require client certificates. */
+  cert?: string;
+  key?: string;
   /**
    * How host names resolve (Node's `lookup` option); the system resolver when absent. The loopback
    * rig resolves the members' stable names to their 127.x addresses with it.
@@ -30,7 +33,8 @@ export async function openTlsTunnels(
   targets: readonly string[],
   options: TlsTunnelOptions,
 ): Promise<TlsTunnels> {
-  const { ca, lookup } = options;
+  const { ca, lookup, cert, key } = options;
+  const identity = cert !== undefined && key !== undefined ? { cert, key } : {};
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const failures = new Map<string, string>();
@@ -46,7 +50,14 @@ export async function openTlsTunnels(
       const port = Number(target.slice(cut + 1));
       const server = createServer((local) => {
         track(local);
-        const remote = tlsConnect({ host, port, servername: host, ca, ...(lookup ? { lookup } : {}) });
+        const remote = tlsConnect({
+          host,
+          port,
+          servername: host,
+          ca,
+          ...identity,
+          ...(lookup ? { lookup } : {}),
+        });
         track(remote);
         remote.once("secureConnect", () => failures.delete(target));
         const fail = (err?: Error): void => {

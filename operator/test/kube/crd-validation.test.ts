@@ -360,6 +360,17 @@ const invalid: { what: string; spec?: unknown; name?: string; message: string }[
       "spec.tls.quorum: Invalid value: set exactly one of secretName (your Secret) or generated: true (the operator's CA)",
   },
   {
+    what: "client certificates required with the operator's CA",
+    spec: { tls: { client: { generated: true, clientAuth: "need" } } },
+    message: "spec.tls.client: Invalid value: clientAuth needs your own Secret (secretName)",
+  },
+  {
+    what: "a client certificate mode ZooKeeper does not know",
+    spec: { tls: { client: { secretName: "c", clientAuth: "required" } } },
+    message:
+      'spec.tls.client.clientAuth: Unsupported value: "required": supported values: "none", "want", "need"',
+  },
+  {
     what: "a TLS section with both a Secret and the operator's CA",
     spec: { tls: { client: { secretName: "mine", generated: true } } },
     message: "spec.tls.client: Invalid value: set exactly one of secretName",

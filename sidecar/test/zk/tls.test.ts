@@ -6,16 +6,20 @@
 // CA signed cannot join, and joins once it has the right one; TLS clients read and write through
 // the secure port, while plain-text clients and clients trusting another CA are refused; the quorum
 // rotates to a new CA without a restart of the servers that accept the new certificates (ZooKeeper
-// reloads the stores the sidecar rewrites) and without losing quorum or data.
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+// reloads the stores the sidecar rewrites) and without losing quorum or data; a server that
+// requires client certificates refuses a client without one and authenticates one with the CA's
+// by it (ZooKeeper's x509 provider), while its sidecar keeps reading it.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { type CertPair, createCa, issueCert } from "../../../e2e/rig/certs.ts";
 import { waitFor } from "../../../e2e/rig/processes.ts";
+import { clientCertificateOutcome } from "../../../e2e/rig/tls-probe.ts";
 import type { ZkServer } from "../../../e2e/rig/zk-ensemble.ts";
 import { ENV, PORTS, TLS_SECRET_KEYS } from "../../src/contract.ts";
+import { keyStorePem } from "../../src/tls.ts";
 import { RigTlsSecrets } from "./tls-secrets.ts";
 import { createSidecarEnsemble, runSidecar, sidecarEnv, type SidecarEnsemble } from "./sidecar-rig.ts";
 
@@ -37,15 +41,24 @@ describe("TLS for clients and the quorum", () => {
   }
 
   /** ZooKeeper's own CLI over TLS to server `id` by its DNS name, trusting `ca`. */
-  function tlsCli(id: number, commands: string[], ca: CertPair): Promise<string> {
-    return se.ens.cli(id, commands, 60_000, { port: SECURE, trustStore: ca.cert });
+  function tlsCli(id: number, commands: string[], ca: CertPair, keyStore?: string): Promise<string> {
+    return se.ens.cli(id, commands, 60_000, {
+      port: SECURE,
+      trustStore: ca.cert,
+      ...(keyStore ? { keyStore } : {}),
+    });
   }
+  /** Servers whose init renders ZK_TLS_CLIENT_AUTH=need at their next start. */
+  const needClientCertificates = new Set<number>();
 
   beforeAll(async () => {
     se = await createSidecarEnsemble({
       size: 3,
       name: "tls",
-      env: (s) => secrets.env(s),
+      env: (s) => ({
+        ...secrets.env(s),
+        ...(needClientCertificates.has(s.id) ? { [ENV.tlsClientAuth]: "need" } : {}),
+      }),
     });
     certDir = se.ens.block.path("tls");
     secrets = new RigTlsSecrets(certDir);
@@ -181,6 +194,29 @@ describe("TLS for clients and the quorum", () => {
     await se.ens.waitForQuorum({ ids: servers.map((x) => x.id) });
     const read = await tlsCli(leader.id, ["get /tls-proof"], caB);
     expect(read).toContain("written-over-tls");
+  });
+
+  it("with client certificates required, a client without one is refused and one of the CA's is served as x509", async () => {
+    dumpLogsOnFailure();
+    const server = se.ens.server(2);
+    needClientCertificates.add(server.id);
+    await server.restart();
+    await se.ens.waitForQuorum({ ids: se.ens.servers.map((x) => x.id) });
+    // The sidecar still reads its server on the loopback port: ready, and the server serves.
+    expect((await se.get(server, "/readyz")).status).toBe(200);
+    expect((await tlsStatus(server)).serving).toBe(true);
+
+    const app = await issueCert(caB, join(certDir, "issued"), "app", { commonName: "app" }, [], "clientAuth");
+    const appMaterial = { cert: readFileSync(app.cert, "utf8"), key: readFileSync(app.key, "utf8"), ca: "" };
+    const keyStore = join(certDir, "app-keystore.pem");
+    writeFileSync(keyStore, keyStorePem(appMaterial));
+
+    const probe = { host: server.ip, port: SECURE, servername: server.dnsName, ca: readFileSync(caB.cert) };
+    expect(await clientCertificateOutcome(probe)).toMatch(/^refused/);
+    expect(await clientCertificateOutcome({ ...probe, client: appMaterial })).toBe("served");
+    const whoami = await tlsCli(server.id, ["whoami", "get /tls-proof"], caB, keyStore);
+    expect(whoami).toMatch(/x509\s*:?\s*CN=app/);
+    expect(whoami).toContain("written-over-tls");
   });
 });
 
