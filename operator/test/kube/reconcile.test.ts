@@ -342,6 +342,27 @@ describe("children are kept", () => {
     expect(sts?.metadata?.labels?.["example.com/team"]).toBe("storage");
     expect(sts?.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("zk-operator");
   });
+
+  test("kubectl rollout restart: the operator keeps kubectl's template annotation, so the template's revision moves and the roll follows", async () => {
+    await waitQuiet(op);
+    const revision = async (): Promise<string | undefined> => {
+      const status = (await getObject<Obj>(admin, RESOURCES.StatefulSet, namespace, "zk-a"))?.status;
+      return (status as { updateRevision?: string } | undefined)?.updateRevision;
+    };
+    const before = await waitFor("the StatefulSet's revision", revision);
+    await kubectl(["-n", namespace, "rollout", "restart", "statefulset/zk-a"]);
+    await waitQuiet(op);
+    // Reconcile once more on purpose: the operator's apply must not take kubectl's annotation away.
+    op.controller.resyncAll();
+    await waitQuiet(op);
+    const sts = await getObject<Obj>(admin, RESOURCES.StatefulSet, namespace, "zk-a");
+    const template = sts?.spec?.template as { metadata: { annotations: Record<string, string> } };
+    expect(template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]).toMatch(/^\d{4}-/);
+    expect(template.metadata.annotations[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]+$/);
+    // A new template revision is what the operator's roll acts on, as for any template change
+    // (the e2e tier rolls real members for an image, a config and the restart annotation).
+    await waitFor("a new revision", async () => ((await revision()) !== before ? true : undefined));
+  });
 });
 
 describe("the operator's CA (spec.tls.*.generated)", () => {
