@@ -87,7 +87,7 @@ test("the table names every kind once, and each entry builds objects of its own 
   expect(new Set(kinds).size).toBe(kinds.length);
   const cluster = testCluster({});
   const objs = children(
-    {},
+    { networkPolicy: { enabled: true } },
     {
       served: new Set(["PodMonitor"]),
       operatorTls: { ca: { cert: "C", key: "K" }, leaf: { cert: "L", key: "LK", ca: "C" } },
@@ -105,8 +105,16 @@ test("the table names every kind once, and each entry builds objects of its own 
     ).toBe(true);
   }
   expect(childKindOf("Service").type.plural).toBe("services");
-  // Optional kinds can be switched off, so only they are pruned (and only they need delete).
-  for (const k of CHILD_KINDS) expect(k.prune === true, k.type.kind).toBe(k.optional === true);
+  // Kinds that can be switched off (every optional kind, and the NetworkPolicy) are pruned, and
+  // only they need delete.
+  for (const k of CHILD_KINDS) {
+    if (k.optional === true) expect(k.prune, k.type.kind).toBe(true);
+    expect(k.extraVerbs?.includes("delete") ?? false, k.type.kind).toBe(k.prune === true);
+  }
+  expect(CHILD_KINDS.filter((k) => k.prune === true).map((k) => k.type.kind)).toEqual([
+    "PodMonitor",
+    "NetworkPolicy",
+  ]);
   expect(() => childKindOf("ServiceMonitor")).toThrow(
     "a ServiceMonitor is not a child kind the operator manages",
   );

@@ -19,6 +19,7 @@ import { buildClientService } from "./builders/client-service.ts";
 import { buildConfigMap } from "./builders/configmap.ts";
 import { buildHeadlessService } from "./builders/headless-service.ts";
 import { childNames } from "./builders/labels.ts";
+import { buildNetworkPolicy } from "./builders/network-policy.ts";
 import { buildPodDisruptionBudget } from "./builders/pdb.ts";
 import { buildPodMonitor } from "./builders/pod-monitor.ts";
 import { buildStatefulSet } from "./builders/statefulset.ts";
@@ -51,6 +52,8 @@ export interface BuildInput {
   served?: ReadonlySet<string>;
   /** The client certificate the members must run with (reconcile/client-certificate.ts); null or absent: none recorded. */
   clientCertificate?: string | null;
+  /** The operator's own namespace, which the NetworkPolicy admits; null or absent: unknown (out of cluster). */
+  operatorNamespace?: string | null;
   /** The operator's CA and the members' certificate it issued (spec.tls.*.generated); null or absent: none. */
   operatorTls?: { ca: PemPair; leaf: TlsMaterial } | null;
 }
@@ -131,6 +134,17 @@ export const CHILD_KINDS: readonly ChildKind[] = [
     why: "NAME: the Prometheus Operator scrapes the members' metrics; deleted when spec.metrics.podMonitor.enabled turns false",
     extraVerbs: ["delete"],
     optional: true,
+    prune: true,
+  },
+  {
+    type: RESOURCES.NetworkPolicy,
+    names: (n) => [childNames(n).networkPolicy],
+    build: (i) =>
+      i.spec.networkPolicy.enabled
+        ? [buildNetworkPolicy(i.cluster, i.spec, i.operatorNamespace ?? null)]
+        : [],
+    why: "NAME: who may reach the members, by port (spec.networkPolicy); deleted when spec.networkPolicy.enabled turns false",
+    extraVerbs: ["delete"],
     prune: true,
   },
   {

@@ -74,6 +74,16 @@ describe("parseConfig", () => {
     );
   });
 
+  test("the operator's own namespace (a NetworkPolicy admits it): POD_NAMESPACE, else the in-cluster one, else none", () => {
+    const ns = (env: Record<string, string>, inCluster: string | null): string | null | undefined => {
+      const r = parseConfig(["--leader-elect=false"], env, { ...defaults, inClusterNamespace: inCluster });
+      return r.ok ? r.config.operatorNamespace : undefined;
+    };
+    expect(ns({ POD_NAMESPACE: "ops" }, "zk-system")).toBe("ops");
+    expect(ns({}, "zk-system")).toBe("zk-system");
+    expect(ns({}, null)).toBeNull();
+  });
+
   test("--help", () => {
     const r = parseConfig(["--help"], {}, defaults);
     expect(!r.ok && "help" in r && r.help).toContain("--leader-election-namespace");

@@ -18,6 +18,8 @@ export interface OperatorConfig {
   /** How long a restarted member may take to serve and sync before its roll halts. */
   memberReadyTimeoutMs: number;
   clusterDomain: string;
+  /** The operator's own namespace ($POD_NAMESPACE, else the in-cluster one); null outside a cluster. */
+  operatorNamespace: string | null;
   sidecarImage: string | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
   leaderElection: {
@@ -323,6 +325,7 @@ export function parseConfig(
     maxConcurrentRolls: int("maxConcurrentRolls", 1, 1000),
     memberReadyTimeoutMs,
     clusterDomain,
+    operatorNamespace: env.POD_NAMESPACE ?? defaults.inClusterNamespace ?? null,
     sidecarImage,
     logLevel: logLevel ?? "info",
     leaderElection: {

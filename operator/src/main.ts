@@ -81,6 +81,7 @@ export async function startOperator(
     maxConcurrentRolls: config.maxConcurrentRolls,
     memberReadyTimeoutMs: config.memberReadyTimeoutMs,
     clusterDomain: config.clusterDomain,
+    operatorNamespace: config.operatorNamespace,
     ...(config.sidecarImage ? { sidecarImage: config.sidecarImage } : {}),
     // Members' modes from their sidecars: 1 s each, all members at once.
     readSidecarStatus: httpStatusReader(1_000),

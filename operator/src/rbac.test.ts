@@ -34,12 +34,13 @@ test("rules name API groups and resources as RBAC does", () => {
   });
 });
 
-test("least privilege: no wildcard, delete only of PodMonitors, no update of children, no write to clusters' spec", () => {
+test("least privilege: no wildcard, delete only of what is switched off (PodMonitors, NetworkPolicies), no update of children, no write to clusters' spec", () => {
   const rules = [...buildOperatorRules(), ...buildLeaderElectionRules("zk-operator")];
   for (const r of rules) {
     expect(r.verbs).not.toContain("*");
-    // A PodMonitor switched off is deleted; nothing else the operator made is ever deleted by it.
-    if (r.resources?.[0] !== "podmonitors") expect(r.verbs).not.toContain("delete");
+    // A PodMonitor or NetworkPolicy switched off is deleted; nothing else the operator made is ever deleted by it.
+    if (!["podmonitors", "networkpolicies"].includes(r.resources?.[0] ?? ""))
+      expect(r.verbs).not.toContain("delete");
     expect(r.verbs).not.toContain("deletecollection");
     expect(r.resources).not.toContain("*");
     expect(r.apiGroups).not.toContain("*");
@@ -47,7 +48,14 @@ test("least privilege: no wildcard, delete only of PodMonitors, no update of chi
   const clusters = buildOperatorRules().find((r) => r.resources?.[0] === "zookeeperclusters");
   expect(clusters?.verbs).toEqual(["list", "watch"]);
   // Children are only ever server-side applied, never replaced.
-  for (const kind of ["configmaps", "secrets", "services", "statefulsets", "poddisruptionbudgets"]) {
+  for (const kind of [
+    "configmaps",
+    "secrets",
+    "services",
+    "statefulsets",
+    "poddisruptionbudgets",
+    "networkpolicies",
+  ]) {
     expect(buildOperatorRules().find((r) => r.resources?.[0] === kind)?.verbs).not.toContain("update");
   }
   const pods = buildOperatorRules().find((r) => r.resources?.[0] === "pods");

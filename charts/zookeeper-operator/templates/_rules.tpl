@@ -75,6 +75,17 @@
     - watch
     - create
     - patch
+# NAME: who may reach the members, by port (spec.networkPolicy); deleted when spec.networkPolicy.enabled turns false: informer + server-side apply
+- apiGroups:
+    - networking.k8s.io
+  resources:
+    - networkpolicies
+  verbs:
+    - delete
+    - list
+    - watch
+    - create
+    - patch
 # NAME: the ensemble's pods: informer + server-side apply
 - apiGroups:
     - apps

@@ -132,6 +132,16 @@ const FULL_VALUES = {
     type: "LoadBalancer",
     annotations: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" },
   },
+  networkPolicy: {
+    enabled: true,
+    clients: [
+      {
+        namespaceSelector: { matchLabels: { team: "orders" } },
+        podSelector: { matchLabels: { app: "api" } },
+      },
+    ],
+    metrics: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+  },
   metrics: {
     enabled: false,
     port: 7070,
@@ -173,6 +183,7 @@ const FULL_SPEC: ZooKeeperClusterSpec = {
     type: "LoadBalancer",
     annotations: { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" },
   },
+  networkPolicy: FULL_VALUES.networkPolicy,
   metrics: {
     enabled: false,
     port: 7070,

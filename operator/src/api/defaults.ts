@@ -29,6 +29,7 @@ export const DEFAULTS = {
   disruptionBudget: { maxUnavailable: 1 },
   service: { type: "ClusterIP" },
   metrics: { enabled: true, port: 7000, podMonitor: { enabled: true, interval: "30s" } },
+  networkPolicy: { enabled: false },
   paused: false,
   sidecarResources: { requests: { cpu: "10m", memory: "48Mi" }, limits: { memory: "96Mi" } },
   clusterDomain: "cluster.local",

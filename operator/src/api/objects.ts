@@ -60,6 +60,12 @@ export const RESOURCES = {
     plural: "podmonitors",
     namespaced: true,
   },
+  NetworkPolicy: {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    namespaced: true,
+  },
   Lease: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", plural: "leases", namespaced: true },
   Event: { apiVersion: "events.k8s.io/v1", kind: "Event", plural: "events", namespaced: true },
 } as const satisfies Record<string, ResourceType>;

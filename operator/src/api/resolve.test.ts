@@ -63,6 +63,7 @@ describe("resolveSpec defaults", () => {
           port: 7000,
           podMonitor: { enabled: true, interval: "30s", labels: {} },
         },
+        networkPolicy: { enabled: false, clients: [], metrics: [] },
         tls: { client: null, quorum: null, generated: false, clientAuth: "none" },
         paused: false,
         warnings: [],

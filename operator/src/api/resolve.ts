@@ -22,6 +22,7 @@ import type {
   AntiAffinity,
   ClientAuthMode,
   ImagePullPolicy,
+  NetworkPeer,
   ReclaimPolicy,
   ServiceType,
   TlsSource,
@@ -70,6 +71,7 @@ export interface ResolvedSpec {
     podMonitor: { enabled: boolean; interval: string; labels: Record<string, string> };
   };
   /** Names of the TLS Secrets (cert-manager's layout); null: that TLS is off. */
+  networkPolicy: { enabled: boolean; clients: NetworkPeer[]; metrics: NetworkPeer[] };
   /** Each role's TLS (null: off), and whether the operator's CA issues for either. */
   tls: {
     client: TlsChoice | null;
@@ -320,6 +322,11 @@ function resolve(cluster: ZooKeeperCluster, options: ResolveOptions): ResolvedSp
       annotations: { ...(s.service?.annotations ?? {}) },
     },
     metrics,
+    networkPolicy: {
+      enabled: s.networkPolicy?.enabled ?? DEFAULTS.networkPolicy.enabled,
+      clients: structuredClone(s.networkPolicy?.clients ?? []),
+      metrics: structuredClone(s.networkPolicy?.metrics ?? []),
+    },
     tls,
     paused: s.paused ?? DEFAULTS.paused,
     warnings,

@@ -130,6 +130,36 @@ function secretName(description: string): JSONSchema {
     ],
   });
 }
+/** The label selector of Kubernetes (meta/v1 LabelSelector), as the vendored affinity schema has it. */
+const LABEL_SELECTOR: JSONSchema = {
+  ...K8S_SCHEMAS.Affinity.properties?.podAffinity?.properties?.requiredDuringSchedulingIgnoredDuringExecution
+    ?.items?.properties?.labelSelector,
+};
+
+/** A list of NetworkPolicy peers (networking/v1 NetworkPolicyPeer without ipBlock). */
+function networkPeers(description: string): JSONSchema {
+  return {
+    type: "array",
+    description,
+    maxItems: 32,
+    items: obj(
+      "Pods that match both selectors (an absent selector: the cluster's namespace, or every pod of the selected namespaces).",
+      {
+        namespaceSelector: { ...LABEL_SELECTOR, description: "Namespaces by label; {} is every namespace." },
+        podSelector: { ...LABEL_SELECTOR, description: "Pods by label; {} is every pod." },
+      },
+      {
+        "x-kubernetes-validations": [
+          {
+            rule: "has(self.namespaceSelector) || has(self.podSelector)",
+            message: "a peer needs namespaceSelector or podSelector (or both)",
+          },
+        ],
+      },
+    ),
+  };
+}
+
 /** One role's TLS: exactly one of a Secret or the operator's CA, plus the role's own fields and rules. */
 function tlsSource(
   description: string,
@@ -524,6 +554,22 @@ export const specSchema: JSONSchema = obj(
           enum: ["ClusterIP", "NodePort", "LoadBalancer"],
         }),
         annotations: stringMap("Annotations of the client Service, e.g. for a cloud load balancer."),
+      },
+      { default: {} },
+    ),
+    networkPolicy: obj(
+      "A NetworkPolicy the operator keeps for the members (docs/security.md). It takes effect only where the cluster's network plugin enforces NetworkPolicies.",
+      {
+        enabled: bool(
+          "true: the members accept the quorum and election ports from each other only, the client port from `clients`, the metrics ports from `metrics`, and the client and sidecar ports from the operator's namespace.",
+          { default: DEFAULTS.networkPolicy.enabled },
+        ),
+        clients: networkPeers(
+          "Who may reach the client port (2181, or 2281 with client TLS). Empty: every pod of the cluster's namespace.",
+        ),
+        metrics: networkPeers(
+          "Who may scrape the metrics ports (spec.metrics.port and the sidecar's 8081). Empty: every pod of every namespace.",
+        ),
       },
       { default: {} },
     ),

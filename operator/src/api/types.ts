@@ -3,6 +3,7 @@
 // populated example against the schema so that the two cannot drift apart silently.
 import type {
   V1Affinity,
+  V1LabelSelector,
   V1LocalObjectReference,
   V1ObjectMeta,
   V1ResourceRequirements,
@@ -43,6 +44,12 @@ export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer";
 export interface TlsSource {
   secretName?: string;
   generated?: boolean;
+}
+
+/** Pods a NetworkPolicy rule admits: those matching both selectors (networking/v1 NetworkPolicyPeer without ipBlock). */
+export interface NetworkPeer {
+  namespaceSelector?: V1LabelSelector;
+  podSelector?: V1LabelSelector;
 }
 
 export interface ZooKeeperClusterSpec {
@@ -102,6 +109,18 @@ export interface ZooKeeperClusterSpec {
   service?: {
     type?: ServiceType;
     annotations?: Record<string, string>;
+  };
+  /**
+   * A NetworkPolicy the operator keeps for the members: the quorum and election ports between the
+   * members only, the client port from `clients`, the metrics ports from `metrics`, and the
+   * client and sidecar ports from the operator's namespace.
+   */
+  networkPolicy?: {
+    enabled?: boolean;
+    /** Who may reach the client port; empty: every pod of the cluster's namespace. */
+    clients?: NetworkPeer[];
+    /** Who may scrape the metrics ports; empty: every pod of every namespace. */
+    metrics?: NetworkPeer[];
   };
   metrics?: {
     enabled?: boolean;

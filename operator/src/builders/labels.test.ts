@@ -13,6 +13,7 @@ test("child names (DESIGN.md)", () => {
     caSecret: "web-ca",
     tlsSecret: "web-tls",
     podMonitor: "web",
+    networkPolicy: "web",
   });
 });
 

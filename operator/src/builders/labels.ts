@@ -48,6 +48,7 @@ export interface ChildNames {
   /** The members' certificate the operator's CA issued, in cert-manager's layout. */
   tlsSecret: string;
   podMonitor: string;
+  networkPolicy: string;
 }
 
 export function childNames(clusterName: string): ChildNames {
@@ -61,6 +62,7 @@ export function childNames(clusterName: string): ChildNames {
     caSecret: `${clusterName}-ca`,
     tlsSecret: `${clusterName}-tls`,
     podMonitor: clusterName,
+    networkPolicy: clusterName,
   };
 }
 

@@ -137,6 +137,8 @@ export interface ReconcileDeps {
   memberReadyTimeoutMs?: number;
   log: Logger;
   clusterDomain: string;
+  /** The operator's own namespace, which a cluster's NetworkPolicy admits; null or unset: unknown. */
+  operatorNamespace?: string | null;
   sidecarImage?: string;
   /** Asks a member's sidecar for its /status (runtime/sidecar-status.ts); unset: modes are not read. */
   readSidecarStatus?: StatusReader;
@@ -268,6 +270,7 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
           joining: step.joining,
           statefulSetReplicas: step.statefulSetReplicas,
           clusterDomain: deps.clusterDomain,
+          operatorNamespace: deps.operatorNamespace ?? null,
           served: deps.servedKinds?.() ?? new Set(),
           clientCertificate: decideClientCertificate(
             observed.statefulSet?.spec?.template?.metadata?.annotations?.[CLIENT_CERTIFICATE_ANNOTATION] ??

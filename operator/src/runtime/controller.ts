@@ -28,6 +28,8 @@ export interface ControllerOptions {
   workers: number;
   resyncPeriodMs: number;
   clusterDomain: string;
+  /** The operator's own namespace, which a cluster's NetworkPolicy admits; null or unset: unknown. */
+  operatorNamespace?: string | null;
   sidecarImage?: string;
   /** Asks a member's sidecar for its /status; unset: members' modes are not read (status says unknown). */
   readSidecarStatus?: StatusReader;
@@ -401,6 +403,7 @@ export class Controller {
         : {}),
       log: this.log,
       clusterDomain: options.clusterDomain,
+      operatorNamespace: options.operatorNamespace ?? null,
       ...(options.sidecarImage ? { sidecarImage: options.sidecarImage } : {}),
       ...(options.readSidecarStatus ? { readSidecarStatus: options.readSidecarStatus } : {}),
       ...(options.reconfigure ? { reconfigure: options.reconfigure } : {}),

@@ -88,10 +88,12 @@ function state(applied: string): object[] {
   }));
 }
 
+// Every field set: TLS from the user's Secrets (the pods would mount them; the objects are valid
+// without them) and a NetworkPolicy.
 describe.each([
-  ["defaults", "plain", {}],
-  ["every field set (but TLS, not implemented yet)", "full", { ...fullSpec, tls: undefined }],
-] as const)("children of a cluster with %s", (_, name, spec) => {
+  ["defaults", "plain", {}, []],
+  ["every field set", "full", fullSpec, ["NetworkPolicy/full"]],
+] as const)("children of a cluster with %s", (_, name, spec, switchedOn) => {
   test("are accepted by the API server, and a second identical apply writes nothing", async () => {
     const list = await createAndBuild(name, spec);
     const first = state(await apply(list));
@@ -101,6 +103,7 @@ describe.each([
       `Service/${name}-headless`,
       `Service/${name}-client`,
       `PodDisruptionBudget/${name}`,
+      ...switchedOn,
       `StatefulSet/${name}`,
     ]);
     const second = state(await apply(list));

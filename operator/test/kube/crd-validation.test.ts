@@ -423,6 +423,7 @@ describe("valid specs", () => {
       pod: { antiAffinity: "preferred", terminationGracePeriodSeconds: 60 },
       disruptionBudget: { maxUnavailable: 1 },
       service: { type: "ClusterIP" },
+      networkPolicy: { enabled: false },
       metrics: { enabled: true, port: 7000, podMonitor: { enabled: true, interval: "30s" } },
       paused: false,
     });

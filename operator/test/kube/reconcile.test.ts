@@ -57,9 +57,10 @@ async function children(name: string): Promise<Map<string, Obj | null>> {
   const out = new Map<string, Obj | null>();
   // The one table of child kinds says which objects a cluster owns. Not the optional kinds: this
   // API server serves no PodMonitors (chart.test.ts installs their CRD under a running operator),
-  // and not the operator's CA, which only a cluster with spec.tls.*.generated gets.
+  // and not the operator's CA, which only a cluster with spec.tls.*.generated gets, nor the kinds a
+  // spec switches on (the NetworkPolicy).
   const operatorTls = [childNames(name).caSecret, childNames(name).tlsSecret];
-  for (const { type, names } of CHILD_KINDS.filter((k) => k.optional !== true)) {
+  for (const { type, names } of CHILD_KINDS.filter((k) => k.optional !== true && k.prune !== true)) {
     for (const childName of names(name).filter((n) => !operatorTls.includes(n))) {
       out.set(childId(type, childName), await getObject<Obj>(admin, type, namespace, childName));
     }
@@ -478,6 +479,55 @@ describe("the operator's CA (spec.tls.*.generated)", () => {
   });
 });
 
+describe("spec.networkPolicy", () => {
+  const name = "zk-np";
+  const policy = () => getObject<Obj>(admin, RESOURCES.NetworkPolicy, namespace, name);
+
+  test("enabled: the operator keeps a NetworkPolicy for the members; disabled: it deletes it", async () => {
+    await createCluster(name, {
+      replicas: 3,
+      networkPolicy: { enabled: true, clients: [{ namespaceSelector: { matchLabels: { team: "kafka" } } }] },
+    });
+    const np = await waitFor("the NetworkPolicy", async () => (await policy()) ?? undefined);
+    const spec = np.spec as {
+      podSelector: unknown;
+      ingress: { from: unknown[]; ports?: { port: number }[] }[];
+    };
+    expect(spec.podSelector).toEqual({
+      matchLabels: {
+        "app.kubernetes.io/name": "zookeeper",
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/component": "server",
+      },
+    });
+    expect(spec.ingress.map((r) => (r.ports ?? []).map((p) => p.port))).toEqual([
+      [],
+      [2181],
+      [2181, 8081],
+      [7000, 8081],
+    ]);
+    expect(spec.ingress[1]?.from).toEqual([{ namespaceSelector: { matchLabels: { team: "kafka" } } }]);
+    // The operator's namespace (testConfig's) reaches the client port and the sidecars.
+    expect(spec.ingress[2]?.from).toEqual([
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "zk-operator" } } },
+    ]);
+    await patchCluster(name, { spec: { networkPolicy: { enabled: false } } });
+    await waitFor("the NetworkPolicy to be deleted", async () =>
+      (await policy()) === null ? true : undefined,
+    );
+  });
+
+  test("a peer without a selector is refused by the API server", async () => {
+    const refused = await createCluster("zk-np-bad", {
+      networkPolicy: { enabled: true, clients: [{}] },
+    }).then(
+      () => "accepted",
+      (err: unknown) => String(err),
+    );
+    expect(refused).toContain("a peer needs namespaceSelector or podSelector (or both)");
+  });
+});
+
 describe("a no-op resync", () => {
   test("writes nothing", async () => {
     await waitQuiet(op, 3000);
@@ -487,6 +537,7 @@ describe("a no-op resync", () => {
       "services",
       "statefulsets",
       "poddisruptionbudgets",
+      "networkpolicies",
       "zookeeperclusters",
     ];
     const metricsBefore = await op.metrics.registry.metrics();

@@ -40,6 +40,8 @@ export function testConfig(kubeconfig: string, overrides: Partial<OperatorConfig
     maxConcurrentRolls: 1,
     memberReadyTimeoutMs: 10 * 60_000,
     clusterDomain: "cluster.local",
+    // What a cluster's NetworkPolicy admits as the operator's namespace (the operator runs in this process).
+    operatorNamespace: "zk-operator",
     sidecarImage: null,
     logLevel: "warn",
     leaderElection: {
