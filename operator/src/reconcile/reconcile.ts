@@ -329,12 +329,15 @@ export async function reconcileCluster(deps: ReconcileDeps, key: string): Promis
   // recreates by hand carries none of our labels, so no informer sees it: look again soon.
   const refreshMs = deps.statusRefreshMs ?? STATUS_REFRESH_MS;
   // A membership step in progress, like a roll, shows its progress only in the sidecars' answers
-  // (without a committed config to decide on, the next pod or sidecar event brings one).
+  // (without a committed config to decide on, the next pod or sidecar event brings one). So does a
+  // renewed client certificate reaching the pods one by one (client-certificate.ts): its roll
+  // starts once every member has it, which no Kubernetes event announces.
   const moving =
     (step.roll.state !== "current" && step.roll.state !== "halted") ||
     (step.scale.state !== "steady" &&
       step.scale.state !== "refused" &&
-      observed.ensemble.source === "zookeeper");
+      observed.ensemble.source === "zookeeper") ||
+    (observed.clientCertificate?.restartNeeded.length ?? 0) > 0;
   const result: HandlerResult = moving
     ? { outcome: "requeue", requeueAfterMs: Math.min(refreshMs, ROLL_REFRESH_MS) }
     : observed.modes !== null || step.adminSecret === "missing"
