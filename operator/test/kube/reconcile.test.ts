@@ -426,6 +426,10 @@ describe("the operator's CA (spec.tls.*.generated)", () => {
     expect(volumes).toContain(
       `{"name":"tls-quorum","secret":{"secretName":"${name}-tls","defaultMode":288}}`,
     );
+    // The Event is recorded after the applies of the same pass: wait for it, not just the Secrets.
+    await waitFor("the CertificateIssued Event", async () =>
+      (await issuedEvents()).length > 0 ? true : undefined,
+    );
     expect(await issuedEvents()).toEqual([
       `issued a new CA in ${name}-ca (no CA yet) and the members' certificate in ${name}-tls (a new CA)`,
     ]);
@@ -451,8 +455,9 @@ describe("the operator's CA (spec.tls.*.generated)", () => {
     expect(renewed.cert.verify(new X509Certificate(pair.cert).publicKey)).toBe(true);
     expect(decoded(await secret(`${name}-ca`), "tls.key")).toBe(pair.key);
     expect(renewed.cert.checkHost(`${name}-0.${name}-headless.${namespace}.svc.cluster.local`)).toBeDefined();
-    expect(await issuedEvents()).toContainEqual(
-      `issued the members' certificate in ${name}-tls (the members' names changed)`,
+    const expected = `issued the members' certificate in ${name}-tls (the members' names changed)`;
+    await waitFor("the CertificateIssued Event", async () =>
+      (await issuedEvents()).includes(expected) ? true : undefined,
     );
   });
 
@@ -473,8 +478,9 @@ describe("the operator's CA (spec.tls.*.generated)", () => {
       const cert = new X509Certificate(decoded(await secret(`${name}-tls`), "tls.crt"));
       return new Date(cert.validTo).getTime() - now > 80 * 86_400_000 ? true : undefined;
     });
-    expect(await issuedEvents()).toContainEqual(
-      `issued the members' certificate in ${name}-tls (renewal: it expires at ${notAfter.toISOString()})`,
+    const expected = `issued the members' certificate in ${name}-tls (renewal: it expires at ${notAfter.toISOString()})`;
+    await waitFor("the CertificateIssued Event", async () =>
+      (await issuedEvents()).includes(expected) ? true : undefined,
     );
   });
 });
