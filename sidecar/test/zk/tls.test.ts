@@ -160,21 +160,27 @@ describe("TLS for clients and the quorum", () => {
     dumpLogsOnFailure();
     const servers = se.ens.servers;
     const leader = await se.ens.leader();
-    const before = (await tlsStatus(se.ens.server(1))).tls?.quorum?.fingerprint;
-    expect(before).toMatch(/:/);
+    // Each server has a certificate of its own: what each role of each server holds before.
+    const before = new Map<number, TlsStatusBody["tls"]>();
+    for (const s of servers) before.set(s.id, (await tlsStatus(s)).tls);
+    expect(before.get(1)?.quorum?.fingerprint).toMatch(/:/);
 
     // 1. Every server trusts both CAs (the sidecars write the trust stores; ZooKeeper reloads).
     for (const s of servers) secrets.writeBundle(s, [caA, caB]);
     // 2. Every server gets a certificate of the new CA; no ZooKeeper restarts for this.
     for (const s of servers) await secrets.writeSecret(s, caB, [caA, caB], "rotated");
     for (const s of servers) {
-      await waitFor(`sidecar ${s.id} to take the new quorum certificate`, async () => {
-        const st = (await tlsStatus(s)).tls;
-        return st?.quorum?.fingerprint !== before && st?.quorum?.problem === null;
+      // Both roles read the same folder, which the test rewrites file by file (the kubelet swaps a
+      // Secret's files at once): a sync between two writes sees a key that is not the certificate's
+      // and reports a problem for that role. So wait until each role has taken the complete Secret.
+      const st = await waitFor(`sidecar ${s.id} to take the new certificates`, async () => {
+        const tls = (await tlsStatus(s)).tls;
+        const taken = (role: "quorum" | "client"): boolean =>
+          tls?.[role]?.fingerprint !== before.get(s.id)?.[role]?.fingerprint && tls?.[role]?.problem === null;
+        return taken("quorum") && taken("client") ? tls : false;
       });
-      const st = (await tlsStatus(s)).tls;
       // ZooKeeper 3.8 reads the client certificate only at start: the sidecar says so.
-      expect(st?.client?.restartNeeded).toBe(true);
+      expect(st.client?.restartNeeded).toBe(true);
     }
     // The same leader, every server serving: the reload did not disturb the quorum.
     expect((await se.ens.leader()).id).toBe(leader.id);
@@ -202,9 +208,13 @@ describe("TLS for clients and the quorum", () => {
     needClientCertificates.add(server.id);
     await server.restart();
     await se.ens.waitForQuorum({ ids: se.ens.servers.map((x) => x.id) });
-    // The sidecar still reads its server on the loopback port: ready, and the server serves.
-    expect((await se.get(server, "/readyz")).status).toBe(200);
-    expect((await tlsStatus(server)).serving).toBe(true);
+    // The sidecar still reads its server on the loopback port: ready, and the server serves. It
+    // may answer from a probe cached while the server was restarting (ZK_READY_CACHE_MS), so the
+    // test waits out that window rather than reading the first answer.
+    await waitFor(
+      `sidecar ${server.id} to report its restarted server ready`,
+      async () => (await se.get(server, "/readyz")).status === 200 && (await tlsStatus(server)).serving,
+    );
 
     const app = await issueCert(caB, join(certDir, "issued"), "app", { commonName: "app" }, [], "clientAuth");
     const appMaterial = { cert: readFileSync(app.cert, "utf8"), key: readFileSync(app.key, "utf8"), ca: "" };
